@@ -1,0 +1,100 @@
+"""Composition root: builds the ASGI app, wires infrastructure, mounts the routers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI, Request
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from relaydesk import __version__
+from relaydesk.config import Settings, get_settings
+from relaydesk.db.engine import create_engine, create_sessionmaker, sqlite_path
+from relaydesk.domains.workspace.router_v2 import router as workspace_v2
+from relaydesk.infra.auth.authenticator import Authenticator
+from relaydesk.infra.cache import EpochCache
+from relaydesk.infra.changes import make_watcher
+from relaydesk.infra.http import errors
+from relaydesk.infra.http.responses import FastJSONResponse
+from relaydesk.infra.logging import AccessLogMiddleware, configure_logging
+from relaydesk.platform.tokens.router_v3 import router as tokens_v3
+
+log = logging.getLogger("relaydesk")
+
+DESCRIPTION = """
+Relaydesk's HTTP API.
+
+* **REST v2** (`/api/v2/*.json`) is wire-compatible with RapidPro's API v2. Authenticate with
+  `Authorization: Token <key>` (or `Bearer <key>`, or HTTP Basic with the key as username or
+  password). Missing or invalid credentials get **403** `{"detail": "..."}`, as in RapidPro.
+* **v3** (`/api/v3/*`) takes a v3 API key as `Authorization: Bearer <key>`; missing or invalid
+  credentials get **401** with `WWW-Authenticate`.
+"""
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine: AsyncEngine = create_engine(settings)
+    watcher = make_watcher(engine, sqlite_path(settings.effective_database_url))
+    await watcher.start()
+    sessionmaker = create_sessionmaker(engine)
+    authenticator = Authenticator(
+        sessionmaker,
+        watcher,
+        cache_max_age=settings.auth_cache_max_age_seconds,
+        last_used_resolution=timedelta(seconds=settings.last_used_resolution_seconds),
+    )
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker
+    app.state.authenticator = authenticator
+    app.state.workspace_cache = EpochCache(watcher, max_age=settings.auth_cache_max_age_seconds)
+    flusher = asyncio.create_task(
+        authenticator.last_used.run(interval=min(5.0, settings.last_used_resolution_seconds)),
+        name="relaydesk-last-used",
+    )
+    try:
+        yield
+    finally:
+        flusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flusher
+        await watcher.stop()
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="Relaydesk API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # Swagger UI is served by the portal with packaged assets (no CDN)
+        redoc_url=None,
+        default_response_class=FastJSONResponse,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.add_middleware(AccessLogMiddleware)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and database check")
+    async def healthz(request: Request) -> Any:
+        try:
+            async with request.app.state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("health check: database unreachable")
+            return FastJSONResponse({"status": "error", "database": "unreachable"}, 503)
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(workspace_v2)
+    app.include_router(tokens_v3)
+    return app

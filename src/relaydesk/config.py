@@ -1,0 +1,62 @@
+"""Settings, read from ``RELAYDESK_*`` environment variables (and an optional ``.env`` file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Plan = Literal["standard", "pro", "enterprise"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RELAYDESK_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Directory for the embedded SQLite database and other local state.",
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy async URL; empty means SQLite at DATA_DIR/relaydesk.db (WAL mode).",
+    )
+    redis_url: str | None = Field(default=None, description="Optional Redis URL for scale-out.")
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public base URL of this server: the API host link shown to users.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # How long (seconds) a token's last_used_on may lag behind reality; writes are batched.
+    last_used_resolution_seconds: int = Field(default=60, ge=1)
+    # Safety net for the auth cache: entries are re-read from the database at least this often
+    # even if no change notification arrived.
+    auth_cache_max_age_seconds: float = Field(default=30.0, ge=0)
+    db_pool_size: int = Field(default=10, ge=1)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'relaydesk.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

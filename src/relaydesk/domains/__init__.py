@@ -1,0 +1,1 @@
+"""Business domains: one package each (router → service → repository, schemas beside them)."""

@@ -1,0 +1,60 @@
+"""Domain errors with stable machine codes.
+
+Every error a service raises is a :class:`RelaydeskError`. The HTTP doors render them:
+REST v2 as ``{"detail": ...}`` (or field errors for validation), v3/RPC with the ``code``.
+One table (``STATUS``) maps each code to its HTTP status.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class RelaydeskError(Exception):
+    code: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotAuthenticated(RelaydeskError):
+    """No credentials were supplied."""
+
+    code = "not_authed"
+    status = 401
+
+
+class InvalidAuth(RelaydeskError):
+    """Credentials were supplied but are wrong, revoked, expired or belong to a deleted user."""
+
+    code = "invalid_auth"
+    status = 401
+
+
+class Forbidden(RelaydeskError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(RelaydeskError):
+    code = "not_found"
+    status = 404
+
+
+class InvalidArgs(RelaydeskError):
+    code = "invalid_args"
+    status = 400
+
+    def __init__(
+        self, message: str, *, field: str | None = None, errors: dict[str, list[str]] | None = None
+    ) -> None:
+        super().__init__(message, field=field)
+        self.errors: dict[str, list[str]] = errors or {field or "non_field_errors": [message]}
+
+
+class Conflict(RelaydeskError):
+    code = "conflict"
+    status = 409

@@ -1,0 +1,1 @@
+"""Infrastructure shared by every door: auth, tenancy, HTTP plumbing, logging."""

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every door: JSON responses, error rendering, dependencies."""

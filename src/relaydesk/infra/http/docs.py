@@ -1,0 +1,78 @@
+"""HTML documentation pages for REST v2 endpoints (``GET /api/v2/<endpoint>`` without ``.json``).
+
+Each page is rendered from the same Pydantic model the endpoint's OpenAPI schema uses, so
+fields and descriptions can't drift from the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+templates = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class FieldDoc:
+    name: str
+    type: str
+    description: str
+
+
+@dataclass(frozen=True)
+class EndpointDoc:
+    slug: str  # e.g. "workspace" → /api/v2/workspace.json
+    title: str
+    summary: str
+    model: type[BaseModel]
+    methods: tuple[str, ...] = ("GET",)
+    filters: tuple[FieldDoc, ...] = ()
+    example: dict[str, Any] = field(default_factory=dict)
+    notes: str = ""
+
+
+def _type_name(schema: dict[str, Any], defs: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        return "object"
+    if "anyOf" in schema:
+        names = [_type_name(option, defs) for option in schema["anyOf"]]
+        return " or ".join(dict.fromkeys(names))
+    kind = schema.get("type", "any")
+    if kind == "array":
+        return f"array of {_type_name(schema.get('items', {}), defs)}"
+    return str(kind)
+
+
+def fields_of(model: type[BaseModel]) -> list[FieldDoc]:
+    schema = model.model_json_schema()
+    defs = schema.get("$defs", {})
+    return [
+        FieldDoc(name, _type_name(prop, defs), prop.get("description", ""))
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def render_endpoint(request: Request, doc: EndpointDoc, base_url: str) -> HTMLResponse:
+    template = templates.get_template("api_v2_endpoint.html")
+    html = template.render(
+        doc=doc,
+        fields=fields_of(doc.model),
+        base_url=base_url,
+        url=f"{base_url}/api/v2/{doc.slug}.json",
+        example=orjson.dumps(doc.example, option=orjson.OPT_INDENT_2).decode(),
+    )
+    return HTMLResponse(html)

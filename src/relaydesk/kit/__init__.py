@@ -1,0 +1,1 @@
+"""Tiny generic helpers with no knowledge of the domain."""

@@ -1,0 +1,1 @@
+"""Developer-platform domains: tokens, OAuth, webhooks."""

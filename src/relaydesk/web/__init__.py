@@ -1,0 +1,1 @@
+"""Portal pages (Jinja2 templates, packaged static assets)."""
