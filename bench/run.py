@@ -25,7 +25,8 @@ Both servers are always stopped (SIGTERM, SIGKILL after 5 s) and the temp dir re
 Load generator: ``wrk`` if it is on PATH, else a pure-asyncio client (bench/loadgen.py).
 Environment: ``BENCH_NO_WRK=1`` forces the asyncio client even when wrk is installed.
 
-Exit status: 0 success, 1 failure (setup, server, or more than 1 % errors), 2 usage error.
+Exit status: 0 success, 1 failure (setup, server, or more than 1 % errors), 2 usage error,
+130 interrupted (Ctrl-C), 143 SIGTERM.
 ``--json`` prints ``{"name", "app": {...}, "floor": {...}, "ratio", "p99_ratio", ...}`` on
 stdout, where ``ratio`` is app req/s divided by floor req/s and ``p99_ratio`` is app p99 divided
 by floor p99. Progress messages always go to stderr.
@@ -513,6 +514,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as exc:
         log(f"error: {exc}")
         return 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
     print(json.dumps(result, indent=2) if args.json else format_table(result))
     return 0
 
