@@ -14,11 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaydesk.app import create_app
+from relaydesk.app import RelaydeskApp, create_app
 from relaydesk.config import Settings
 from relaydesk.db.migrate import upgrade
 from relaydesk.domains.users import service as users
@@ -69,14 +68,14 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
 
 
 @pytest.fixture(scope="session")
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+async def app(settings: Settings) -> AsyncIterator[RelaydeskApp]:
     application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with application.fastapi.router.lifespan_context(application.fastapi):
         yield application
 
 
 @pytest.fixture
-async def clean(app: FastAPI) -> AsyncIterator[None]:
+async def clean(app: RelaydeskApp) -> AsyncIterator[None]:
     yield
     async with app.state.sessionmaker() as session:
         for model in (ApiToken, Membership, User, Workspace):
@@ -87,13 +86,13 @@ async def clean(app: FastAPI) -> AsyncIterator[None]:
 
 
 @pytest.fixture
-async def session(app: FastAPI, clean: None) -> AsyncIterator[AsyncSession]:
+async def session(app: RelaydeskApp, clean: None) -> AsyncIterator[AsyncSession]:
     async with app.state.sessionmaker() as s:
         yield s
 
 
 @pytest.fixture
-async def client(app: FastAPI, clean: None) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: RelaydeskApp, clean: None) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaydesk.app import RelaydeskApp
 from relaydesk.domains.users import service as users
 from relaydesk.infra import changes
 from relaydesk.infra.auth import keys
@@ -55,7 +55,8 @@ async def test_missing_credentials_is_403_with_detail(
 @pytest.mark.parametrize("scheme", SCHEMES)
 async def test_wrong_token_is_403(client: httpx.AsyncClient, world: World, scheme: str) -> None:
     unknown = keys.generate().plaintext  # well formed, not in the database
-    for token in (unknown, "garbage", world.a.company[:-1] + "x"):
+    typo = world.a.company[:-1] + ("x" if world.a.company[-1] != "x" else "y")
+    for token in (unknown, "garbage", typo):
         response = await client.get(URL, headers=schemes(token)[scheme])
         assert response.status_code == 403, token
         assert response.json() == {"detail": "Invalid token."}
@@ -97,7 +98,7 @@ async def test_revoked_token_fails_on_the_next_request(
 
 
 async def test_revocation_by_another_connection_is_seen(
-    app: FastAPI, client: httpx.AsyncClient, world: World, backend: str
+    app: RelaydeskApp, client: httpx.AsyncClient, world: World, backend: str
 ) -> None:
     """A change committed outside this process's request path (another process, the CLI)."""
     headers = auth(world.a.viewer.personal)
@@ -123,7 +124,7 @@ async def test_revocation_by_another_connection_is_seen(
 
 @pytest.mark.parametrize("scheme", SCHEMES)
 async def test_expired_token_is_403(
-    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, world: World, scheme: str
+    app: RelaydeskApp, client: httpx.AsyncClient, session: AsyncSession, world: World, scheme: str
 ) -> None:
     await session.execute(
         update(ApiToken)
@@ -184,7 +185,7 @@ async def test_v3_errors_are_401_with_www_authenticate(
 
 
 async def test_last_used_is_recorded_in_batches(
-    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, world: World
+    app: RelaydeskApp, client: httpx.AsyncClient, session: AsyncSession, world: World
 ) -> None:
     recorder = app.state.authenticator.last_used
     await recorder.flush()

@@ -38,7 +38,7 @@ async def test_each_token_sees_its_own_workspace(client: httpx.AsyncClient, worl
 async def test_methods_other_than_get_are_405(client: httpx.AsyncClient, world: World) -> None:
     response = await client.post("/api/v2/workspace.json", headers=auth(world.a.company))
     assert response.status_code == 405
-    assert response.json() == {"detail": "Method Not Allowed"}
+    assert response.json() == {"detail": 'Method "POST" not allowed.'}
 
 
 async def test_unknown_endpoint_is_404_json(client: httpx.AsyncClient, world: World) -> None:

@@ -10,18 +10,25 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.datastructures import State
+from starlette.types import Receive, Scope, Send
 
 from relaydesk import __version__
 from relaydesk.config import Settings, get_settings
 from relaydesk.db.engine import create_engine, create_sessionmaker, sqlite_path
-from relaydesk.domains.workspace.router_v2 import router as workspace_v2
+from relaydesk.domains.workspace.router_v2 import endpoint as workspace_v2
 from relaydesk.infra.auth.authenticator import Authenticator
 from relaydesk.infra.cache import EpochCache
 from relaydesk.infra.changes import make_watcher
 from relaydesk.infra.http import errors
+from relaydesk.infra.http.deps import basic_scheme, bearer_scheme, token_scheme
 from relaydesk.infra.http.responses import FastJSONResponse
+from relaydesk.infra.http.v2 import PREFIX as V2_PREFIX
+from relaydesk.infra.http.v2 import V2API
 from relaydesk.infra.logging import AccessLogMiddleware, configure_logging
 from relaydesk.platform.tokens.router_v3 import router as tokens_v3
 
@@ -69,7 +76,54 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.dispose()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+V2_ENDPOINTS = [workspace_v2]
+
+
+class RelaydeskApp:
+    """The ASGI application: ``/api/v2/*`` goes straight to the lean REST v2 door (a Starlette
+    app), everything else (and the lifespan) to the FastAPI app. Both share one ``state``."""
+
+    def __init__(self, main: FastAPI, v2: Starlette) -> None:
+        self.fastapi = main
+        self.v2 = v2
+
+    @property
+    def state(self) -> State:
+        return self.fastapi.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(V2_PREFIX + "/"):
+            await self.v2(scope, receive, send)
+        else:
+            await self.fastapi(scope, receive, send)
+
+
+def _install_openapi(app: FastAPI, v2: V2API) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            paths, schemas = v2.openapi()
+            spec["paths"] = {**paths, **spec.get("paths", {})}
+            components = spec.setdefault("components", {})
+            components.setdefault("schemas", {}).update(schemas)
+            components["securitySchemes"] = {
+                scheme.scheme_name: scheme.model.model_dump(
+                    mode="json", by_alias=True, exclude_none=True
+                )
+                for scheme in (token_scheme, bearer_scheme, basic_scheme)
+            }
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(settings: Settings | None = None) -> RelaydeskApp:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     app = FastAPI(
@@ -95,6 +149,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return FastJSONResponse({"status": "error", "database": "unreachable"}, 503)
         return {"status": "ok", "version": __version__}
 
-    app.include_router(workspace_v2)
     app.include_router(tokens_v3)
-    return app
+
+    v2 = V2API()
+    for endpoint in V2_ENDPOINTS:
+        v2.add(endpoint)
+    _install_openapi(app, v2)
+    v2_app = v2.asgi_app(app.state)
+    return RelaydeskApp(app, AccessLogMiddleware(v2_app))  # type: ignore[arg-type]

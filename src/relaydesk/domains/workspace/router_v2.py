@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from starlette.responses import HTMLResponse, Response
+from typing import Any
 
 from relaydesk.domains.workspace import service
 from relaydesk.domains.workspace.schemas import WorkspaceOut
-from relaydesk.infra.http.deps import Session, V2Principal
-from relaydesk.infra.http.docs import EndpointDoc, render_endpoint
-from relaydesk.infra.http.responses import FastJSONResponse
-
-router = APIRouter(prefix="/api/v2", tags=["workspace"])
+from relaydesk.infra.http.docs import EndpointDoc
+from relaydesk.infra.http.v2 import Operation, V2Endpoint, V2Request
 
 DOC = EndpointDoc(
     slug="workspace",
@@ -32,29 +28,16 @@ DOC = EndpointDoc(
     },
 )
 
-AUTH_ERRORS: dict[int | str, dict[str, object]] = {
-    403: {"description": 'Missing or invalid token: `{"detail": "..."}`'}
-}
+
+async def get_workspace(call: V2Request) -> dict[str, Any]:
+    return await service.read_for(call.session, call.principal, call.state.workspace_cache)
 
 
-async def _workspace(request: Request, session: Session, principal: V2Principal) -> Response:
-    wire = await service.read_for(session, principal, request.app.state.workspace_cache)
-    return FastJSONResponse(wire)
-
-
-for _name in ("workspace", "org"):
-    router.add_api_route(
-        f"/{_name}.json",
-        _workspace,
-        methods=["GET"],
-        response_model=WorkspaceOut,
-        responses=AUTH_ERRORS,
-        summary="Get the workspace" if _name == "workspace" else "Get the workspace (old name)",
-        operation_id=f"v2_{_name}_get",
-    )
-
-
-@router.get("/workspace", include_in_schema=False, response_class=HTMLResponse)
-@router.get("/org", include_in_schema=False, response_class=HTMLResponse)
-async def workspace_docs(request: Request) -> HTMLResponse:
-    return render_endpoint(request, DOC, request.app.state.settings.base_url)
+endpoint = V2Endpoint(
+    doc=DOC,
+    aliases=("org",),
+    tag="workspace",
+    operations={
+        "GET": Operation(get_workspace, summary="Get the workspace", response_model=WorkspaceOut)
+    },
+)

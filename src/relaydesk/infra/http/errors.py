@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -81,7 +82,7 @@ def _validation_errors(exc: RequestValidationError) -> dict[str, list[str]]:
     return errors
 
 
-def install(app: FastAPI) -> None:
+def install(app: Starlette) -> None:
     async def domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RelaydeskError)
         return render(request, exc)

@@ -1,0 +1,195 @@
+"""The REST v2 door: a small Starlette application with RapidPro's conventions.
+
+Why not FastAPI routes: measured on this machine class, FastAPI's per-request dependency
+solving and middleware cost more than half of a request's budget (see
+docs/decisions/0002-rest-v2-on-starlette.md), and REST v2 has its own wire rules (DRF-style
+errors, 403 for missing credentials) that FastAPI's validation would have to be undone for.
+
+Each endpoint is declared once (:class:`V2Endpoint`) and that declaration gives:
+
+* ``/api/v2/<slug>.json`` (and aliases): authenticated, errors rendered the RapidPro way;
+* ``/api/v2/<slug>``: the HTML documentation page, from the same Pydantic model;
+* the endpoint's OpenAPI operations (merged into ``/openapi.json``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.applications import Starlette
+from starlette.datastructures import State
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from relaydesk.exceptions import RelaydeskError
+from relaydesk.infra.auth.principal import Principal
+from relaydesk.infra.http import errors
+from relaydesk.infra.http.docs import EndpointDoc, render_endpoint
+from relaydesk.infra.http.responses import FastJSONResponse
+
+log = logging.getLogger("relaydesk.v2")
+
+SECURITY: list[dict[str, list[str]]] = [{"Token": []}, {"Bearer": []}, {"Basic": []}]
+PREFIX = "/api/v2"
+
+
+@dataclass(slots=True)
+class V2Request:
+    """What a v2 handler gets: the request, the caller and a session.
+
+    The session opens a transaction only when used. Handlers that write call
+    ``await call.session.commit()``; anything uncommitted is rolled back."""
+
+    request: Request
+    principal: Principal
+    session: AsyncSession
+    state: State
+
+
+Handler = Callable[[V2Request], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Operation:
+    handler: Handler
+    summary: str
+    response_model: type[BaseModel] | None = None
+    status_code: int = 200
+
+
+@dataclass
+class V2Endpoint:
+    doc: EndpointDoc
+    operations: Mapping[str, Operation]
+    aliases: tuple[str, ...] = ()
+    tag: str = ""
+
+    @property
+    def slugs(self) -> tuple[str, ...]:
+        return (self.doc.slug, *self.aliases)
+
+
+@dataclass
+class V2API:
+    endpoints: list[V2Endpoint] = field(default_factory=list)
+
+    def add(self, endpoint: V2Endpoint) -> None:
+        self.endpoints.append(endpoint)
+
+    # -- serving ---------------------------------------------------------------------------
+    def _data_route(self, endpoint: V2Endpoint, slug: str) -> Route:
+        async def handle(request: Request) -> Response:
+            state = request.app.state
+            try:
+                principal = await state.authenticator.authenticate_header(
+                    request.headers.get("authorization")
+                )
+                operation = endpoint.operations.get(request.method)
+                if operation is None:
+                    return FastJSONResponse(
+                        {"detail": f'Method "{request.method}" not allowed.'}, status_code=405
+                    )
+                session: AsyncSession = state.sessionmaker()
+                try:
+                    result = await operation.handler(V2Request(request, principal, session, state))
+                finally:
+                    if session.in_transaction():
+                        await session.close()
+            except RelaydeskError as exc:
+                return errors.render(request, exc)
+            if isinstance(result, Response):
+                return result
+            return FastJSONResponse(result, status_code=operation.status_code)
+
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+        return Route(f"{PREFIX}/{slug}.json", handle, methods=methods)
+
+    def _doc_route(self, endpoint: V2Endpoint, slug: str) -> Route:
+        async def page(request: Request) -> Response:
+            return render_endpoint(request, endpoint.doc, request.app.state.settings.base_url)
+
+        return Route(f"{PREFIX}/{slug}", page, methods=["GET"])
+
+    def routes(self) -> list[Route]:
+        routes = []
+        for endpoint in self.endpoints:
+            for slug in endpoint.slugs:
+                routes.append(self._data_route(endpoint, slug))
+                routes.append(self._doc_route(endpoint, slug))
+        return routes
+
+    def asgi_app(self, state: State) -> Starlette:
+        async def http_error(request: Request, exc: Exception) -> Response:
+            assert isinstance(exc, HTTPException)
+            return FastJSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+        async def unhandled(request: Request, exc: Exception) -> Response:
+            log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
+            return FastJSONResponse({"detail": "Server Error"}, status_code=500)
+
+        app = Starlette(
+            routes=self.routes(),
+            exception_handlers={HTTPException: http_error, Exception: unhandled},
+        )
+        app.state = state
+        return app
+
+    # -- OpenAPI ---------------------------------------------------------------------------
+    def openapi(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(paths, component schemas) for every endpoint and alias."""
+        models = {
+            op.response_model
+            for endpoint in self.endpoints
+            for op in endpoint.operations.values()
+            if op.response_model is not None
+        }
+        refs, top = models_json_schema(
+            [(model, "serialization") for model in sorted(models, key=lambda m: m.__name__)],
+            ref_template="#/components/schemas/{model}",
+        )
+        schemas: dict[str, Any] = dict(top.get("$defs", {}))
+        paths: dict[str, Any] = {}
+        for endpoint in self.endpoints:
+            for slug in endpoint.slugs:
+                item: dict[str, Any] = {}
+                for method, op in endpoint.operations.items():
+                    responses: dict[str, Any] = {
+                        "403": {"description": 'Missing or invalid token: `{"detail": "..."}`'}
+                    }
+                    if op.response_model is not None:
+                        ref = refs[(op.response_model, "serialization")]
+                        responses[str(op.status_code)] = {
+                            "description": "Success",
+                            "content": {"application/json": {"schema": ref}},
+                        }
+                    else:
+                        responses[str(op.status_code)] = {"description": "Success"}
+                    summary = op.summary if slug == endpoint.doc.slug else f"{op.summary} (alias)"
+                    item[method.lower()] = {
+                        "tags": [endpoint.tag or endpoint.doc.slug],
+                        "summary": summary,
+                        "description": f"{endpoint.doc.summary}\n\nDocs: `{PREFIX}/{slug}`",
+                        "operationId": f"v2_{slug}_{method.lower()}",
+                        "parameters": [
+                            {
+                                "name": f.name,
+                                "in": "query",
+                                "required": False,
+                                "description": f.description,
+                                "schema": {"type": "string"},
+                            }
+                            for f in endpoint.doc.filters
+                        ],
+                        "responses": responses,
+                        "security": SECURITY,
+                    }
+                paths[f"{PREFIX}/{slug}.json"] = item
+        return paths, schemas
