@@ -29,9 +29,15 @@ def test_prefix_and_digest() -> None:
     assert new.plaintext not in new.digest
 
 
-@given(st.data())
-def test_any_single_character_typo_is_rejected_without_a_lookup(data: st.DataObject) -> None:
-    key = keys.generate().plaintext
+@given(
+    body=st.text(alphabet=keys.ALPHABET, min_size=keys.RANDOM_LENGTH, max_size=keys.RANDOM_LENGTH),
+    data=st.data(),
+)
+def test_any_single_character_typo_is_rejected_without_a_lookup(
+    body: str, data: st.DataObject
+) -> None:
+    key = keys.KEY_PREFIX + body + keys.checksum(body)
+    assert keys.is_well_formed(key)
     position = data.draw(st.integers(min_value=len(keys.KEY_PREFIX), max_value=len(key) - 1))
     replacement = data.draw(st.sampled_from(keys.ALPHABET).filter(lambda c: c != key[position]))
     typo = key[:position] + replacement + key[position + 1 :]

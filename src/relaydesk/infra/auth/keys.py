@@ -39,7 +39,7 @@ def _base62(number: int, width: int) -> str:
     return "".join(reversed(chars))
 
 
-def _checksum(body: str) -> str:
+def checksum(body: str) -> str:
     return _base62(zlib.crc32(body.encode("ascii")), CHECKSUM_LENGTH)
 
 
@@ -49,7 +49,7 @@ def digest(key: str) -> str:
 
 def generate() -> NewKey:
     body = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_LENGTH))
-    plaintext = f"{KEY_PREFIX}{body}{_checksum(body)}"
+    plaintext = f"{KEY_PREFIX}{body}{checksum(body)}"
     return NewKey(plaintext=plaintext, prefix=plaintext[:VISIBLE_LENGTH], digest=digest(plaintext))
 
 
@@ -61,4 +61,4 @@ def is_well_formed(key: str) -> bool:
     check = key[len(KEY_PREFIX) + RANDOM_LENGTH :]
     if not _ALPHABET_SET.issuperset(body) or not _ALPHABET_SET.issuperset(check):
         return False
-    return secrets.compare_digest(_checksum(body), check)
+    return secrets.compare_digest(checksum(body), check)
