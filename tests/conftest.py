@@ -24,6 +24,7 @@ from relaydesk.domains.users import service as users
 from relaydesk.domains.users.schemas import UserCreate
 from relaydesk.domains.workspace import service as workspaces
 from relaydesk.domains.workspace.schemas import WorkspaceCreate
+from relaydesk.infra.ratelimit.memory import MemoryLimiter
 from relaydesk.models import ApiToken, Membership, Role, User, Workspace
 from relaydesk.platform.tokens import service as tokens
 from relaydesk.platform.tokens.schemas import TokenCreate
@@ -83,6 +84,7 @@ async def clean(app: RelaydeskApp) -> AsyncIterator[None]:
         await session.commit()
     app.state.authenticator.cache.clear()
     app.state.workspace_cache.clear()
+    app.state.limiter = MemoryLimiter(app.state.settings)  # ids are reused after deletes
 
 
 @pytest.fixture

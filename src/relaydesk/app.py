@@ -13,9 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.applications import Starlette
 from starlette.datastructures import State
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from relaydesk import __version__
 from relaydesk.config import Settings, get_settings
@@ -30,7 +29,11 @@ from relaydesk.infra.http.responses import FastJSONResponse
 from relaydesk.infra.http.v2 import PREFIX as V2_PREFIX
 from relaydesk.infra.http.v2 import V2API
 from relaydesk.infra.logging import AccessLogMiddleware, configure_logging
+from relaydesk.infra.ratelimit import resolve_limits
+from relaydesk.infra.ratelimit.factory import make_limiter
+from relaydesk.infra.ratelimit.headers import RateLimitHeadersMiddleware
 from relaydesk.platform.tokens.router_v3 import router as tokens_v3
+from relaydesk.platform.usage.router_v3 import router as usage_v3
 
 log = logging.getLogger("relaydesk")
 
@@ -57,7 +60,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         watcher,
         cache_max_age=settings.auth_cache_max_age_seconds,
         last_used_resolution=timedelta(seconds=settings.last_used_resolution_seconds),
+        limits_for=lambda ws: resolve_limits(
+            settings, ws.plan, ws.limit_minute, ws.limit_day, ws.limit_endpoint_hour
+        ),
     )
+    app.state.limiter = make_limiter(settings)
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     app.state.authenticator = authenticator
@@ -73,6 +80,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await flusher
         await watcher.stop()
+        await app.state.limiter.close()
         await engine.dispose()
 
 
@@ -83,7 +91,7 @@ class RelaydeskApp:
     """The ASGI application: ``/api/v2/*`` goes straight to the lean REST v2 door (a Starlette
     app), everything else (and the lifespan) to the FastAPI app. Both share one ``state``."""
 
-    def __init__(self, main: FastAPI, v2: Starlette) -> None:
+    def __init__(self, main: FastAPI, v2: ASGIApp) -> None:
         self.fastapi = main
         self.v2 = v2
 
@@ -137,6 +145,7 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     )
     app.state.settings = settings
     errors.install(app)
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database check")
@@ -150,10 +159,12 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
         return {"status": "ok", "version": __version__}
 
     app.include_router(tokens_v3)
+    app.include_router(usage_v3)
 
     v2 = V2API()
     for endpoint in V2_ENDPOINTS:
         v2.add(endpoint)
     _install_openapi(app, v2)
     v2_app = v2.asgi_app(app.state)
-    return RelaydeskApp(app, AccessLogMiddleware(v2_app))  # type: ignore[arg-type]
+    v2_stack = AccessLogMiddleware(RateLimitHeadersMiddleware(v2_app))
+    return RelaydeskApp(app, v2_stack)

@@ -6,10 +6,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Plan = Literal["standard", "pro", "enterprise"]
+
+
+class PlanLimits(BaseModel):
+    minute: int = Field(ge=1)
+    day: int = Field(ge=1)
 
 
 class Settings(BaseSettings):
@@ -35,6 +40,30 @@ class Settings(BaseSettings):
     # even if no change notification arrived.
     auth_cache_max_age_seconds: float = Field(default=30.0, ge=0)
     db_pool_size: int = Field(default=10, ge=1)
+
+    # -- rate limits (docs/rate-limits.md) ---------------------------------------------------
+    rate_limits: Literal["on", "off"] = Field(
+        default="on", description="off disables limiting entirely (trusted internal use)."
+    )
+    rate_limit_fail: Literal["open", "closed"] = Field(
+        default="open",
+        description="When Redis is unreachable: admit (open, logged) or answer 503 (closed).",
+    )
+    plan_limits: dict[str, PlanLimits] = Field(
+        default_factory=lambda: {
+            "standard": PlanLimits(minute=300, day=60_000),
+            "pro": PlanLimits(minute=300, day=60_000),
+            "enterprise": PlanLimits(minute=600, day=120_000),
+        },
+        description='JSON, e.g. {"standard": {"minute": 300, "day": 60000}, ...}',
+    )
+    endpoint_hour_limit: int = Field(default=2_500, ge=1)
+    endpoint_group_limits: dict[str, int] = Field(
+        default_factory=dict,
+        description='Per endpoint group hourly limits, e.g. {"v2.contacts": 5000}.',
+    )
+    auth_failures_per_minute: int = Field(default=30, ge=1)
+    redis_prefix: str = "relaydesk"
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -58,3 +58,19 @@ class InvalidArgs(RelaydeskError):
 class Conflict(RelaydeskError):
     code = "conflict"
     status = 409
+
+
+class RateLimited(RelaydeskError):
+    code = "ratelimited"
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Request was throttled. Expected available in {retry_after} seconds.")
+        self.retry_after = retry_after
+
+
+class LimiterUnavailable(RelaydeskError):
+    """The shared limiter (Redis) is unreachable and the deployment fails closed."""
+
+    code = "unavailable"
+    status = 503

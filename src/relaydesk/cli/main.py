@@ -24,7 +24,7 @@ from relaydesk.db.migrate import upgrade
 from relaydesk.domains.users import service as users
 from relaydesk.domains.users.schemas import UserCreate
 from relaydesk.domains.workspace import service as workspaces
-from relaydesk.domains.workspace.schemas import WorkspaceCreate
+from relaydesk.domains.workspace.schemas import WorkspaceCreate, WorkspaceUpdate
 from relaydesk.exceptions import RelaydeskError
 from relaydesk.infra.auth.principal import Principal
 from relaydesk.models import Role
@@ -154,7 +154,7 @@ def workspace_create(
         data = WorkspaceCreate(
             name=name, plan=plan.value, country=country, languages=language or [], timezone=timezone
         )
-        return workspaces.to_admin(await workspaces.create(session, data))
+        return workspaces.to_admin(await workspaces.create(session, data), get_settings())
 
     result = _run(get_settings(), work)
     _print_json(result) if json_ else _print_object("Workspace created", result)
@@ -165,13 +165,63 @@ def workspace_list(json_: JsonOpt = False) -> None:
     """List workspaces."""
 
     async def work(session: AsyncSession) -> Any:
-        return [workspaces.to_admin(w) for w in await workspaces.list_all(session)]
+        return [workspaces.to_admin(w, get_settings()) for w in await workspaces.list_all(session)]
 
     rows = _run(get_settings(), work)
     if json_:
         _print_json(rows)
     else:
         _print_list("Workspaces", rows, ["uuid", "name", "plan", "country", "created_on"])
+
+
+def _limit(value: str | None, name: str) -> int | None:
+    """``default`` → None (back to the plan's); otherwise a positive integer."""
+    if value is None or value == "default":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise _fail(f"--{name} takes a positive integer or 'default', not {value!r}", 2) from None
+    if number < 1:
+        raise _fail(f"--{name} must be at least 1 (or 'default')", 2)
+    return number
+
+
+@workspace_app.command("update")
+def workspace_update(
+    uuid: str,
+    plan: Annotated[PlanChoice | None, typer.Option(help="New plan.")] = None,
+    limit_minute: Annotated[
+        str | None, typer.Option(metavar="N|default", help="Requests per minute override.")
+    ] = None,
+    limit_day: Annotated[
+        str | None, typer.Option(metavar="N|default", help="Requests per UTC day override.")
+    ] = None,
+    limit_endpoint_hour: Annotated[
+        str | None,
+        typer.Option(metavar="N|default", help="Requests per hour per endpoint group override."),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Change a workspace's plan or rate-limit overrides ('default' = the plan's value)."""
+    changes: dict[str, Any] = {}
+    if plan is not None:
+        changes["plan"] = plan.value
+    for name, value in (
+        ("limit_minute", limit_minute),
+        ("limit_day", limit_day),
+        ("limit_endpoint_hour", limit_endpoint_hour),
+    ):
+        if value is not None:
+            changes[name] = _limit(value, name.replace("_", "-"))
+
+    async def work(session: AsyncSession) -> Any:
+        ws = await workspaces.get_by_uuid(session, uuid)
+        await workspaces.update(session, ws, WorkspaceUpdate(**changes))
+        return workspaces.to_admin(ws, get_settings())
+
+    result = _run(get_settings(), work)
+    _print_json(result) if json_ else _print_object("Workspace updated", result)
 
 
 @user_app.command("create")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, String
+from sqlalchemy import JSON, Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relaydesk.db.base import Base
@@ -31,4 +31,8 @@ class Workspace(Base):
     plan: Mapped[str] = mapped_column(String(16), default="standard")
     anon: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # rate limit overrides; null = the plan's / the configured default
+    limit_minute: Mapped[int | None] = mapped_column(Integer)
+    limit_day: Mapped[int | None] = mapped_column(Integer)
+    limit_endpoint_hour: Mapped[int | None] = mapped_column(Integer)
     created_on: Mapped[datetime] = mapped_column(default=utcnow)

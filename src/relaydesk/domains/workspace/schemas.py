@@ -36,6 +36,21 @@ class WorkspaceCreate(BaseModel):
     date_style: Literal["day_first", "month_first", "year_first"] = "day_first"
 
 
+class WorkspaceUpdate(BaseModel):
+    """Only the fields given are changed. A limit of ``None`` returns to the plan's default."""
+
+    plan: PlanName | None = None
+    limit_minute: int | None = Field(default=None, ge=1)
+    limit_day: int | None = Field(default=None, ge=1)
+    limit_endpoint_hour: int | None = Field(default=None, ge=1)
+
+
+class EffectiveLimits(BaseModel):
+    minute: int
+    day: int
+    endpoint_hour: int | None = Field(description="null: the per-group default (2,500/hour)")
+
+
 class WorkspaceAdminOut(BaseModel):
     """What the operator CLI prints: the wire object plus plan and creation time."""
 
@@ -47,4 +62,8 @@ class WorkspaceAdminOut(BaseModel):
     timezone: str
     date_style: str
     plan: str
+    limit_minute: int | None = Field(description="Override of the plan's per-minute limit")
+    limit_day: int | None
+    limit_endpoint_hour: int | None
+    limits: EffectiveLimits
     created_on: str

@@ -6,11 +6,19 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaydesk.config import Settings
 from relaydesk.domains.workspace import repository
-from relaydesk.domains.workspace.schemas import WorkspaceAdminOut, WorkspaceCreate
+from relaydesk.domains.workspace.schemas import (
+    EffectiveLimits,
+    WorkspaceAdminOut,
+    WorkspaceCreate,
+    WorkspaceUpdate,
+)
 from relaydesk.exceptions import InvalidArgs, NotFound
+from relaydesk.infra import changes
 from relaydesk.infra.auth.principal import Principal
 from relaydesk.infra.cache import EpochCache
+from relaydesk.infra.ratelimit import resolve_limits
 from relaydesk.kit.time import format_datetime
 from relaydesk.kit.validation import is_country, is_language, is_timezone
 from relaydesk.models import Workspace
@@ -86,7 +94,25 @@ def to_wire(workspace: Workspace) -> dict[str, Any]:
     }
 
 
-def to_admin(workspace: Workspace) -> WorkspaceAdminOut:
+async def update(session: AsyncSession, workspace: Workspace, data: WorkspaceUpdate) -> Workspace:
+    """Change plan and/or limit overrides; takes effect on the next request everywhere."""
+    for name in data.model_fields_set:
+        value = getattr(data, name)
+        if name == "plan" and value is None:
+            continue
+        setattr(workspace, name, value)
+    await changes.bump(session)  # principals carry the limits: drop cached ones
+    return workspace
+
+
+def to_admin(workspace: Workspace, settings: Settings) -> WorkspaceAdminOut:
+    limits = resolve_limits(
+        settings,
+        workspace.plan,
+        workspace.limit_minute,
+        workspace.limit_day,
+        workspace.limit_endpoint_hour,
+    )
     return WorkspaceAdminOut(
         uuid=workspace.uuid,
         name=workspace.name,
@@ -96,6 +122,12 @@ def to_admin(workspace: Workspace) -> WorkspaceAdminOut:
         timezone=workspace.timezone,
         date_style=workspace.date_style,
         plan=workspace.plan,
+        limit_minute=workspace.limit_minute,
+        limit_day=workspace.limit_day,
+        limit_endpoint_hour=workspace.limit_endpoint_hour,
+        limits=EffectiveLimits(
+            minute=limits.minute, day=limits.day, endpoint_hour=limits.endpoint_hour
+        ),
         created_on=format_datetime(workspace.created_on) or "",
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from relaydesk.infra.auth.header import extract_key
 from relaydesk.infra.auth.principal import Principal
 from relaydesk.infra.cache import EpochCache
 from relaydesk.infra.changes import ChangeWatcher
+from relaydesk.infra.ratelimit.core import Limits
 from relaydesk.kit.time import Clock, utcnow
 from relaydesk.models import ApiToken, Membership, Role, TokenKind, User, Workspace
 
@@ -82,8 +84,10 @@ class Authenticator:
         *,
         cache_max_age: float,
         last_used_resolution: timedelta,
+        limits_for: Callable[[Workspace], Limits],
         clock: Clock = utcnow,
     ) -> None:
+        self.limits_for = limits_for
         self.sessionmaker = sessionmaker
         self.cache: EpochCache[str, _Entry] = EpochCache(watcher, max_age=cache_max_age)
         self.last_used = LastUsedRecorder(sessionmaker, last_used_resolution)
@@ -142,5 +146,6 @@ class Authenticator:
             token_id=token.id,
             token_kind=TokenKind(token.kind),
             api_version=token.api_version,
+            limits=self.limits_for(workspace),
         )
         return _Entry(principal, token.expires_on, token.last_used_on)

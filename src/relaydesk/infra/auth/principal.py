@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from relaydesk.infra.ratelimit.core import Limits
 from relaydesk.models import Role, TokenKind
+
+NO_LIMITS = Limits(minute=0, day=0)
 
 READ = "read"
 WRITE = "write"
@@ -37,6 +40,7 @@ class Principal:
     token_id: int | None
     token_kind: TokenKind
     api_version: str
+    limits: Limits = NO_LIMITS  # the workspace's rate limits (plan + overrides)
 
     @property
     def is_company(self) -> bool:

@@ -14,10 +14,9 @@ from fastapi.openapi.models import APIKey, APIKeyIn, HTTPBase, HTTPBearer
 from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaydesk.exceptions import InvalidAuth
 from relaydesk.infra.auth.authenticator import Authenticator
 from relaydesk.infra.auth.principal import Principal
-from relaydesk.models import ApiVersion
+from relaydesk.infra.http.guard import authenticate
 
 
 class _Scheme(SecurityBase):
@@ -72,12 +71,8 @@ async def v2_principal(
     _bearer: Annotated[None, Depends(bearer_scheme)],
     _basic: Annotated[None, Depends(basic_scheme)],
 ) -> Principal:
-    """REST v2: any API key (v2 or v3) in Token, Bearer or Basic form."""
-    principal: Principal = await request.app.state.authenticator.authenticate_header(
-        request.headers.get("authorization")
-    )
-    request.state.principal = principal
-    return principal
+    """REST v2 style: any API key (v2 or v3) in Token, Bearer or Basic form."""
+    return await authenticate(request, "v2")
 
 
 async def v3_principal(
@@ -86,14 +81,8 @@ async def v3_principal(
     _token: Annotated[None, Depends(token_scheme)],
     _basic: Annotated[None, Depends(basic_scheme)],
 ) -> Principal:
-    """v3: a v3 API key (Bearer preferred; Token and Basic work too)."""
-    principal: Principal = await request.app.state.authenticator.authenticate_header(
-        request.headers.get("authorization")
-    )
-    if principal.api_version != ApiVersion.V3:
-        raise InvalidAuth("This is a v2 API token; /api/v3 needs a v3 API key.")
-    request.state.principal = principal
-    return principal
+    """v3: a v3 API key (Bearer preferred; Token and Basic work too). Rate limit group v3."""
+    return await authenticate(request, "v3", require_v3=True)
 
 
 Session = Annotated[AsyncSession, Depends(get_session)]

@@ -19,7 +19,14 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from relaydesk.exceptions import InvalidArgs, InvalidAuth, NotAuthenticated, RelaydeskError
+from relaydesk.exceptions import (
+    InvalidArgs,
+    InvalidAuth,
+    LimiterUnavailable,
+    NotAuthenticated,
+    RateLimited,
+    RelaydeskError,
+)
 from relaydesk.infra.http.responses import FastJSONResponse
 
 log = logging.getLogger("relaydesk.errors")
@@ -54,6 +61,14 @@ def _www_authenticate(exc: RelaydeskError) -> dict[str, str]:
     }
 
 
+def _retry_headers(exc: RelaydeskError) -> dict[str, str] | None:
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, LimiterUnavailable):
+        return {"Retry-After": "1"}
+    return None
+
+
 def render(request: Request, exc: RelaydeskError) -> Response:
     kind = door(request)
     is_auth = isinstance(exc, NotAuthenticated | InvalidAuth)
@@ -61,7 +76,9 @@ def render(request: Request, exc: RelaydeskError) -> Response:
         if isinstance(exc, InvalidArgs):
             return FastJSONResponse(exc.errors, status_code=400)
         status = 403 if is_auth else exc.status
-        return FastJSONResponse({"detail": exc.message}, status_code=status)
+        return FastJSONResponse(
+            {"detail": exc.message}, status_code=status, headers=_retry_headers(exc)
+        )
     body: dict[str, Any]
     if kind == "rpc":
         body = {"ok": False, "error": exc.code, "message": exc.message}
@@ -69,7 +86,9 @@ def render(request: Request, exc: RelaydeskError) -> Response:
         body = {"error": exc.code, "detail": exc.message}
     if isinstance(exc, InvalidArgs):
         body["errors"] = exc.errors
-    headers = _www_authenticate(exc) if is_auth else None
+    if isinstance(exc, RateLimited):
+        body["retry_after"] = exc.retry_after
+    headers = _www_authenticate(exc) if is_auth else _retry_headers(exc)
     return FastJSONResponse(body, status_code=exc.status, headers=headers)
 
 

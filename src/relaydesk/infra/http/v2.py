@@ -33,6 +33,7 @@ from relaydesk.exceptions import RelaydeskError
 from relaydesk.infra.auth.principal import Principal
 from relaydesk.infra.http import errors
 from relaydesk.infra.http.docs import EndpointDoc, render_endpoint
+from relaydesk.infra.http.guard import authenticate
 from relaydesk.infra.http.responses import FastJSONResponse
 
 log = logging.getLogger("relaydesk.v2")
@@ -71,6 +72,7 @@ class V2Endpoint:
     operations: Mapping[str, Operation]
     aliases: tuple[str, ...] = ()
     tag: str = ""
+    rate_group: str = "v2"  # hourly endpoint limit group (v2, v2.contacts, v2.messages, v2.runs)
 
     @property
     def slugs(self) -> tuple[str, ...]:
@@ -89,9 +91,7 @@ class V2API:
         async def handle(request: Request) -> Response:
             state = request.app.state
             try:
-                principal = await state.authenticator.authenticate_header(
-                    request.headers.get("authorization")
-                )
+                principal = await authenticate(request, endpoint.rate_group)
                 operation = endpoint.operations.get(request.method)
                 if operation is None:
                     return FastJSONResponse(
@@ -162,7 +162,12 @@ class V2API:
                 item: dict[str, Any] = {}
                 for method, op in endpoint.operations.items():
                     responses: dict[str, Any] = {
-                        "403": {"description": 'Missing or invalid token: `{"detail": "..."}`'}
+                        "403": {"description": 'Missing or invalid token: `{"detail": "..."}`'},
+                        "429": {
+                            "description": "Rate limited; see the `Retry-After` header. "
+                            '`{"detail": "Request was throttled. Expected available in N '
+                            'seconds."}`'
+                        },
                     }
                     if op.response_model is not None:
                         ref = refs[(op.response_model, "serialization")]
