@@ -1,4 +1,5 @@
-"""Benchmark harness: the real relaydesk server against a bare Starlette floor, in one run.
+"""Benchmark harness: the real relaydesk server under load, measured against a reference in the
+same run.
 
 Usage::
 
@@ -8,28 +9,35 @@ Usage::
 Run it with the project's interpreter (``.venv/bin/python bench/run.py workspace``): the same
 ``sys.executable`` runs ``python -m relaydesk ...`` and ``python -m uvicorn`` for the floor.
 
-For a benchmark NAME (see ``BENCHMARKS``) it:
+Every benchmark (see ``BENCHMARKS``) first creates a temporary data dir and, with
+``RELAYDESK_DATA_DIR`` pointing at it (any other inherited ``RELAYDESK_*`` variable is dropped, so
+a configured database is never touched), runs ``relaydesk migrate`` and creates a workspace, an
+administrator and a company token. Each server it starts (``relaydesk serve --no-demo`` or the
+floor) gets a free 127.0.0.1 port, must answer ``/healthz`` and then one request to the endpoint
+with 200, and is loaded the same way: warm-up, then ``--duration`` seconds over ``--connections``
+keep-alive connections. More than 1 % failed requests (anything but 200) aborts the run.
 
-1. creates a temporary data dir and, with ``RELAYDESK_DATA_DIR`` pointing at it (any other
-   inherited ``RELAYDESK_*`` variable is dropped, so a configured database is never touched),
-   runs ``relaydesk migrate`` and creates a workspace, an administrator and a company token;
-2. starts ``relaydesk serve --no-demo`` on a free 127.0.0.1 port and waits for ``/healthz``;
-3. starts the floor (bench/floor_app.py: one Starlette route returning the same JSON body the
-   app returned) with uvicorn on another free port;
-4. drives each target in turn with the same load (warm-up, then ``--duration`` seconds over
-   ``--connections`` keep-alive connections) and prints req/s, p99 latency and errors for both,
-   and the app/floor ratios. More than 1 % failed requests (anything but 200) aborts the run.
+Two kinds of benchmark:
 
-Both servers are always stopped (SIGTERM, SIGKILL after 5 s) and the temp dir removed.
+* ``mode="floor"`` (``workspace``): the app, then the floor (bench/floor_app.py: one Starlette
+  route returning the same JSON body the app returned) on another port; prints req/s, p99 and
+  errors for both and the app/floor ratios. ``--json``: ``{"name", "app": {...}, "floor": {...},
+  "ratio", "p99_ratio", ...}`` where ``ratio`` is app req/s divided by floor req/s.
+* ``mode="ratelimit"`` (``ratelimit``): a v3 token and a workspace quota of 10^9 on every window,
+  then three servers one after the other on the same data dir: limiter off, memory backend, Redis
+  backend (``redis://127.0.0.1:6379/0`` under a random ``relaydesk-bench-<hex>`` key prefix,
+  deleted at the end; skipped with a message if Redis is not reachable). Prints req/s, p99 and
+  errors for each and the overhead ``1 - rps_on / rps_off`` against the goals (memory < 5 %,
+  Redis < 15 %). ``--json``: ``{"name", "off": {...}, "memory": {...}, "redis": {...} | null,
+  "overhead_pct", "goal_pct", "pass", ...}``. A goal missed is a result, not a failure.
+
+Servers are always stopped (SIGTERM, SIGKILL after 5 s) and the temp dir removed.
 
 Load generator: ``wrk`` if it is on PATH, else a pure-asyncio client (bench/loadgen.py).
 Environment: ``BENCH_NO_WRK=1`` forces the asyncio client even when wrk is installed.
 
 Exit status: 0 success, 1 failure (setup, server, or more than 1 % errors), 2 usage error,
-130 interrupted (Ctrl-C), 143 SIGTERM.
-``--json`` prints ``{"name", "app": {...}, "floor": {...}, "ratio", "p99_ratio", ...}`` on
-stdout, where ``ratio`` is app req/s divided by floor req/s and ``p99_ratio`` is app p99 divided
-by floor p99. Progress messages always go to stderr.
+130 interrupted (Ctrl-C), 143 SIGTERM. Progress messages always go to stderr.
 """
 
 from __future__ import annotations

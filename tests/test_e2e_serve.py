@@ -57,6 +57,7 @@ def cli_json(env: dict[str, str], *args: str) -> object:
 @contextmanager
 def server(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
     port = free_port()
+    tmp_path.mkdir(parents=True, exist_ok=True)
     out_path, err_path = tmp_path / "serve.out", tmp_path / "serve.log"
     with out_path.open("w") as out, err_path.open("w") as err:
         proc = subprocess.Popen(

@@ -29,7 +29,7 @@ class BaseLimiter:
         if left <= 0:
             del self._blocked[ip]
             return 0
-        return max(1, math.ceil(left - 1e-9))
+        return max(1, math.ceil(left - 1e-6))
 
     def _block(self, ip: str, seconds: float) -> int:
         if seconds <= 0:
@@ -37,4 +37,4 @@ class BaseLimiter:
         if len(self._blocked) > 100_000:
             self._blocked.clear()
         self._blocked[ip] = self.clock() + seconds
-        return max(1, math.ceil(seconds - 1e-9))
+        return max(1, math.ceil(seconds - 1e-6))

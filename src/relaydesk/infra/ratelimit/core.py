@@ -85,7 +85,7 @@ def seconds_to_midnight(now: float) -> float:
 
 
 def whole_seconds(value: float) -> int:
-    return max(1, math.ceil(value - 1e-9))
+    return max(1, math.ceil(value - 1e-6))
 
 
 def decide(raw: Raw, now: float, quotas: tuple[int, int, int], group: str) -> Decision:
@@ -93,7 +93,7 @@ def decide(raw: Raw, now: float, quotas: tuple[int, int, int], group: str) -> De
     to_midnight = seconds_to_midnight(now)
 
     def reset(oldest: float | None, window: int) -> int:
-        return 0 if oldest is None else max(0, math.ceil(oldest + window - now - 1e-9))
+        return 0 if oldest is None else max(0, math.ceil(oldest + window - now - 1e-6))
 
     policies = (
         PolicyState(
