@@ -47,6 +47,8 @@ import contextlib
 import importlib.util
 import json
 import os
+import re
+import secrets
 import shutil
 import signal
 import socket
@@ -59,10 +61,13 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast
 
 import loadgen
 from loadgen import HOST, LoadResult
+
+if TYPE_CHECKING:
+    import redis
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_SRC = BENCH_DIR.parent / "src"
@@ -94,10 +99,17 @@ class Benchmark:
     path: str
     headers: Callable[[Fixture], dict[str, str]]
     description: str
+    # floor: app vs a bare Starlette app; ratelimit: limiter off vs memory vs Redis backend.
+    mode: Literal["floor", "ratelimit"] = "floor"
+    api_version: Literal["v2", "v3"] = "v2"  # of the company token the fixture creates
 
 
 def token_auth(fixture: Fixture) -> dict[str, str]:
     return {"Authorization": f"Token {fixture.token}"}
+
+
+def bearer_auth(fixture: Fixture) -> dict[str, str]:
+    return {"Authorization": f"Bearer {fixture.token}"}
 
 
 # Adding a benchmark = one entry here (the path must answer 200 to a GET with those headers).
@@ -106,6 +118,13 @@ BENCHMARKS: dict[str, Benchmark] = {
         path="/api/v2/workspace.json",
         headers=token_auth,
         description="GET /api/v2/workspace.json with a company token (auth + lookup + JSON)",
+    ),
+    "ratelimit": Benchmark(
+        path="/api/v3/tokens",
+        headers=bearer_auth,
+        description="GET /api/v3/tokens with a v3 token: rate limiter off vs memory vs Redis",
+        mode="ratelimit",
+        api_version="v3",
     ),
 }
 
@@ -128,13 +147,22 @@ def free_port() -> int:
 _HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def http_get(port: int, path: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: dict[str, str]  # names lower-cased
+    body: bytes
+
+
+def http_get(port: int, path: str, headers: Mapping[str, str]) -> Response:
     request = urllib.request.Request(f"http://{HOST}:{port}{path}", headers=dict(headers))
     try:
         with _HTTP.open(request, timeout=10) as response:
-            return response.status, response.read()
+            received = {k.lower(): v for k, v in response.headers.items()}
+            return Response(response.status, received, response.read())
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
+        received = {k.lower(): v for k, v in exc.headers.items()}
+        return Response(exc.code, received, exc.read())
 
 
 def parse_json_object(text: str) -> dict[str, Any]:
@@ -168,6 +196,16 @@ def base_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
+@contextlib.contextmanager
+def workdir(name: str) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A temporary data dir (removed afterwards) and the base environment pointing at it."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"relaydesk-bench-{name}-"))
+    try:
+        yield tmp, base_env(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def relaydesk_cli(env: Mapping[str, str], cwd: Path, *args: str) -> str:
     argv = [sys.executable, "-m", "relaydesk", *args]
     shown = "relaydesk " + " ".join(args)
@@ -191,31 +229,31 @@ def relaydesk_cli(env: Mapping[str, str], cwd: Path, *args: str) -> str:
     return proc.stdout
 
 
-def relaydesk_json(env: Mapping[str, str], cwd: Path, *args: str, key: str) -> str:
+def relaydesk_json(env: Mapping[str, str], cwd: Path, *args: str, key: str) -> Any:
     out = relaydesk_cli(env, cwd, *args)
     try:
-        value = parse_json_object(out)[key]
+        return parse_json_object(out)[key]
     except (ValueError, KeyError) as exc:
         raise BenchError(f"`relaydesk {' '.join(args)}`: no {key!r} in its output:\n{out}") from exc
-    return str(value)
 
 
-def create_fixture(env: Mapping[str, str], cwd: Path) -> Fixture:
+def create_fixture(env: Mapping[str, str], cwd: Path, api_version: str = "v2") -> Fixture:
     email = "bench@example.com"
     log("relaydesk migrate")
     relaydesk_cli(env, cwd, "migrate")
-    log("creating workspace, user and company token")
-    uuid = relaydesk_json(env, cwd, "workspace", "create", "Bench", "--json", key="uuid")
+    log(f"creating workspace, user and company token ({api_version})")
+    uuid = str(relaydesk_json(env, cwd, "workspace", "create", "Bench", "--json", key="uuid"))
     relaydesk_cli(
         env, cwd, "user", "create", email, "--workspace", uuid, "--role", "administrator", "--json"
     )
     token = relaydesk_json(
         env,
         cwd,
-        *("token", "create", "--workspace", uuid, "--user", email, "--kind", "company", "--json"),
+        *("token", "create", "--workspace", uuid, "--user", email, "--kind", "company"),
+        *("--api-version", api_version, "--json"),
         key="token",
     )
-    return Fixture(workspace_uuid=uuid, user_email=email, token=token)
+    return Fixture(workspace_uuid=uuid, user_email=email, token=str(token))
 
 
 # --------------------------------------------------------------------------------- servers
@@ -262,7 +300,7 @@ class Server:
             if code is not None:
                 self.fail(f"exited with status {code} before /healthz answered 200")
             try:
-                status, _ = http_get(self.port, "/healthz", {})
+                status = http_get(self.port, "/healthz", {}).status
             except OSError as exc:
                 last = str(exc)
             else:
@@ -295,10 +333,12 @@ class Server:
 
 @contextlib.contextmanager
 def running(
-    label: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path, port: int
+    label: str, argv_for: Callable[[int], list[str]], env: Mapping[str, str], cwd: Path
 ) -> Iterator[Server]:
+    """Start ``argv_for(port)`` on a free port, wait for /healthz, always stop it afterwards."""
+    port = free_port()
     log(f"starting {label} on http://{HOST}:{port}")
-    server = Server(label, argv, env, cwd, port)
+    server = Server(label, argv_for(port), env, cwd, port)
     try:
         server.wait_healthy()
         yield server
@@ -335,15 +375,31 @@ def floor_env(env: Mapping[str, str], path: str, body: bytes | None) -> dict[str
     return result
 
 
-def preflight(server: Server, path: str, headers: Mapping[str, str]) -> bytes:
-    """One request before loading: it must answer 200. Returns the body."""
+def preflight(
+    server: Server,
+    path: str,
+    headers: Mapping[str, str],
+    expect_headers: Mapping[str, bool] | None = None,
+) -> bytes:
+    """One request before loading: it must answer 200 and carry (True) or lack (False) each
+    header named in ``expect_headers``. Returns the body."""
     try:
-        status, body = http_get(server.port, path, headers)
+        response = http_get(server.port, path, headers)
     except OSError as exc:
         server.fail(f"GET {path} failed: {exc}")
-    if status != 200:
-        server.fail(f"GET {path} answered {status} instead of 200: {body[:500]!r}")
-    return body
+    if response.status != 200:
+        server.fail(
+            f"GET {path} answered {response.status} instead of 200: {response.body[:500]!r}"
+        )
+    for name, wanted in (expect_headers or {}).items():
+        present = name.lower() in response.headers
+        if present != wanted:
+            got = ", ".join(sorted(response.headers)) or "none"
+            server.fail(
+                f"GET {path}: the response {'lacks' if wanted else 'has'} a {name} header, "
+                f"it should {'' if wanted else 'not '}have one (headers: {got})"
+            )
+    return response.body
 
 
 # ------------------------------------------------------------------------------------ run
@@ -388,34 +444,45 @@ def measure(
     return result
 
 
-def run_benchmark(name: str, bench: Benchmark, opts: Options) -> dict[str, Any]:
-    tmp = Path(tempfile.mkdtemp(prefix=f"relaydesk-bench-{name}-"))
-    try:
-        env = base_env(tmp)
-        with contextlib.ExitStack() as stack:
-            if opts.self_test:
-                log("self-test: the floor app stands in for relaydesk")
-                fixture = Fixture("self-test", "bench@example.com", "self-test-token")
-                port = free_port()
-                app_cmd = floor_argv(port)
-                app_env = floor_env(env, bench.path, None)
-            else:
-                fixture = create_fixture(env, tmp)
-                port = free_port()
-                app_cmd, app_env = app_argv(port), env
-            headers = bench.headers(fixture)
-            app = stack.enter_context(running("app", app_cmd, app_env, tmp, port))
-            body = preflight(app, bench.path, headers)
+def run_header(result: Mapping[str, Any]) -> str:
+    return (
+        f"benchmark {result['name']}: GET {result['path']}, {result['connections']} connections, "
+        f"{result['duration']} s (after {result['warmup']} s warm-up), load: {result['loadgen']}"
+    )
 
-            port = free_port()
-            floor_cmd, env_for_floor = floor_argv(port), floor_env(env, bench.path, body)
-            floor = stack.enter_context(running("floor", floor_cmd, env_for_floor, tmp, port))
-            floor_body = preflight(floor, bench.path, headers)
 
-            app_result = measure(app, bench, headers, opts)
-            floor_result = measure(floor, bench, headers, opts)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+TABLE_HEADER = f"{'target':<8} {'req/s':>10} {'p99 ms':>9} {'errors':>7} {'requests':>10}"
+
+
+def table_row(target: str, row: Mapping[str, Any]) -> str:
+    return (
+        f"{target:<8} {row['rps']:>10.1f} {row['p99_ms']:>9.2f} {row['errors']:>7} "
+        f"{row['requests']:>10}"
+    )
+
+
+# ------------------------------------------------------------------ mode "floor": app vs floor
+
+
+def run_floor_comparison(name: str, bench: Benchmark, opts: Options) -> dict[str, Any]:
+    with workdir(name) as (tmp, env), contextlib.ExitStack() as stack:
+        if opts.self_test:
+            log("self-test: the floor app stands in for relaydesk")
+            fixture = Fixture("self-test", "bench@example.com", "self-test-token")
+            app_cmd, app_env = floor_argv, floor_env(env, bench.path, None)
+        else:
+            fixture = create_fixture(env, tmp, bench.api_version)
+            app_cmd, app_env = app_argv, env
+        headers = bench.headers(fixture)
+        app = stack.enter_context(running("app", app_cmd, app_env, tmp))
+        body = preflight(app, bench.path, headers)
+
+        env_for_floor = floor_env(env, bench.path, body)
+        floor = stack.enter_context(running("floor", floor_argv, env_for_floor, tmp))
+        floor_body = preflight(floor, bench.path, headers)
+
+        app_result = measure(app, bench, headers, opts)
+        floor_result = measure(floor, bench, headers, opts)
 
     return {
         "name": name,
@@ -435,20 +502,13 @@ def run_benchmark(name: str, bench: Benchmark, opts: Options) -> dict[str, Any]:
     }
 
 
-def format_table(result: dict[str, Any]) -> str:
+def format_floor_table(result: dict[str, Any]) -> str:
     lines = [
-        f"benchmark {result['name']}: GET {result['path']}, {result['connections']} connections, "
-        f"{result['duration']} s (after {result['warmup']} s warm-up), load: {result['loadgen']}"
-        + (" [SELF-TEST: floor vs floor]" if result["self_test"] else ""),
+        run_header(result) + (" [SELF-TEST: floor vs floor]" if result["self_test"] else ""),
         "",
-        f"{'target':<8} {'req/s':>10} {'p99 ms':>9} {'errors':>7} {'requests':>10}",
+        TABLE_HEADER,
     ]
-    for target in ("app", "floor"):
-        row = result[target]
-        lines.append(
-            f"{target:<8} {row['rps']:>10.1f} {row['p99_ms']:>9.2f} {row['errors']:>7} "
-            f"{row['requests']:>10}"
-        )
+    lines += [table_row(target, result[target]) for target in ("app", "floor")]
     ratio, p99_ratio = result["ratio"], result["p99_ratio"]
     lines += [
         "",
@@ -456,6 +516,202 @@ def format_table(result: dict[str, Any]) -> str:
         f"ratio (app/floor) p99:   {p99_ratio:.2f}" if p99_ratio is not None else "p99: n/a",
     ]
     return "\n".join(lines)
+
+
+# ------------------------------------------------- mode "ratelimit": limiter off/memory/Redis
+
+REDIS_URL = f"redis://{HOST}:6379/0"
+UNLIMITED = "1000000000"  # per-workspace quota override for every window: nothing is throttled
+POLICY_HEADER = "RateLimit-Policy"
+TARGETS = ("off", "memory", "redis")
+OVERHEAD_GOALS_PCT = {"memory": 5.0, "redis": 15.0}  # overhead = 1 - rps_on / rps_off
+_DAY_COUNTER = re.compile(r":\{w\d+\}:d:\d+$")  # the limiter's per-workspace day counters
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    env: dict[str, str]  # on top of base_env (which has RELAYDESK_RATE_LIMITS=off)
+    limited: bool  # responses carry the RateLimit-Policy header
+
+
+def lift_quotas(env: Mapping[str, str], cwd: Path, workspace_uuid: str) -> None:
+    log(f"raising the workspace's quotas to {UNLIMITED} per minute, day and endpoint-hour")
+    limits = relaydesk_json(
+        env,
+        cwd,
+        *("workspace", "update", workspace_uuid, "--limit-minute", UNLIMITED),
+        *("--limit-day", UNLIMITED, "--limit-endpoint-hour", UNLIMITED, "--json"),
+        key="limits",
+    )
+    wanted = {"minute": int(UNLIMITED), "day": int(UNLIMITED), "endpoint_hour": int(UNLIMITED)}
+    if limits != wanted:
+        raise BenchError(f"`relaydesk workspace update`: limits are {limits}, not {wanted}")
+
+
+def redis_client() -> redis.Redis:
+    import redis  # only needed (and only imported) for the Redis run
+
+    return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1.0, socket_timeout=5.0)
+
+
+def redis_unavailable() -> str | None:
+    """Why the Redis run cannot happen, or None if Redis answers on 127.0.0.1:6379."""
+    try:
+        client = redis_client()
+    except ImportError:
+        return f"the redis package is not importable by {sys.executable}"
+    try:
+        client.ping()
+    except Exception as exc:  # redis.RedisError, OSError: anything means "not usable"
+        return f"Redis is not reachable at {REDIS_URL} ({type(exc).__name__}: {exc})"
+    finally:
+        client.close()
+    return None
+
+
+def redis_prefix_keys(client: redis.Redis, prefix: str) -> list[bytes]:
+    return list(client.scan_iter(match=f"{prefix}*", count=1000))
+
+
+def redis_counted_hits(prefix: str) -> int:
+    """Requests the Redis limiter admitted under ``prefix`` (sum of the workspace day counters)."""
+    client = redis_client()
+    try:
+        keys = [k for k in redis_prefix_keys(client, prefix) if _DAY_COUNTER.search(k.decode())]
+        return sum(int(cast(bytes, client.get(key)) or 0) for key in keys)
+    except Exception as exc:
+        raise BenchError(f"reading the limiter's counters from {REDIS_URL}: {exc}") from exc
+    finally:
+        client.close()
+
+
+def redis_cleanup(prefix: str) -> None:
+    """Delete every key under ``prefix``; never raises (it runs in finally blocks)."""
+    try:
+        client = redis_client()
+        try:
+            keys = redis_prefix_keys(client, prefix)
+            deleted = 0
+            for start in range(0, len(keys), 500):
+                deleted += int(client.delete(*keys[start : start + 500]))
+        finally:
+            client.close()
+    except Exception as exc:
+        log(
+            f"warning: could not delete the Redis keys {prefix}* ({type(exc).__name__}: {exc}); "
+            f"delete them with: redis-cli --scan --pattern '{prefix}*' | xargs redis-cli del"
+        )
+        return
+    log(f"deleted {deleted} Redis keys {prefix}*")
+
+
+def run_ratelimit(name: str, bench: Benchmark, opts: Options) -> dict[str, Any]:
+    prefix = f"relaydesk-bench-{secrets.token_hex(8)}"
+    redis_skipped = redis_unavailable()
+    if redis_skipped is not None:
+        log(f"SKIPPING the Redis run: {redis_skipped}")
+    variants = [
+        Variant("off", {"RELAYDESK_RATE_LIMITS": "off"}, limited=False),
+        Variant("memory", {"RELAYDESK_RATE_LIMITS": "on"}, limited=True),
+    ]
+    if redis_skipped is None:
+        redis_env = {
+            "RELAYDESK_RATE_LIMITS": "on",
+            "RELAYDESK_REDIS_URL": REDIS_URL,
+            "RELAYDESK_REDIS_PREFIX": prefix,
+        }
+        variants.append(Variant("redis", redis_env, limited=True))
+
+    results: dict[str, LoadResult] = {}
+    redis_hits: int | None = None
+    with workdir(name) as (tmp, env):
+        fixture = create_fixture(env, tmp, bench.api_version)
+        lift_quotas(env, tmp, fixture.workspace_uuid)
+        headers = bench.headers(fixture)
+        try:
+            for variant in variants:  # one server at a time, same data dir, same load
+                with running(variant.name, app_argv, {**env, **variant.env}, tmp) as server:
+                    preflight(server, bench.path, headers, {POLICY_HEADER: variant.limited})
+                    result = measure(server, bench, headers, opts)
+                    if "status 429" in result.error_kinds:
+                        server.fail(
+                            f"{result.error_kinds['status 429']} responses were 429 despite the "
+                            f"{UNLIMITED} quotas: the figures would include throttled requests"
+                        )
+                results[variant.name] = result
+                if variant.name == "redis":
+                    redis_hits = redis_counted_hits(prefix)
+                    if redis_hits < result.requests:
+                        raise BenchError(
+                            f"redis: Redis counted {redis_hits} admitted requests for "
+                            f"{result.requests} measured responses: the limiter did not (always) "
+                            "reach Redis (it fails open), so this is not a Redis measurement"
+                        )
+        finally:
+            if redis_skipped is None:
+                redis_cleanup(prefix)
+
+    off = results["off"]
+    overhead: dict[str, float | None] = {}
+    passed: dict[str, bool | None] = {}
+    for target, goal in OVERHEAD_GOALS_PCT.items():
+        on = results.get(target)
+        pct = (1 - on.rps / off.rps) * 100 if on is not None and off.rps else None
+        overhead[target] = round(pct, 2) if pct is not None else None
+        passed[target] = pct < goal if pct is not None else None
+    return {
+        "name": name,
+        "path": bench.path,
+        "loadgen": off.tool,
+        "duration": opts.duration,
+        "warmup": opts.warmup,
+        "connections": opts.connections,
+        "redis_url": REDIS_URL,
+        "redis_prefix": prefix if redis_skipped is None else None,
+        "redis_skipped": redis_skipped,
+        "redis_hits_counted": redis_hits,
+        **{target: results[target].to_json() if target in results else None for target in TARGETS},
+        "overhead_pct": overhead,
+        "goal_pct": dict(OVERHEAD_GOALS_PCT),
+        "pass": passed,
+    }
+
+
+def format_ratelimit_table(result: dict[str, Any]) -> str:
+    lines = [
+        run_header(result),
+        f"rate limiter off / memory backend / Redis backend ({result['redis_url']}), "
+        "one server at a time",
+        "",
+        TABLE_HEADER,
+    ]
+    for target in TARGETS:
+        row = result[target]
+        if row is not None:
+            lines.append(table_row(target, row))
+        else:
+            lines.append(f"{target:<8} skipped: {result['redis_skipped']}")
+    lines.append("")
+    for target, goal in result["goal_pct"].items():
+        pct = result["overhead_pct"][target]
+        if pct is None:
+            lines.append(f"overhead {target} vs off: n/a (run skipped)  goal < {goal:g}%")
+        else:
+            mark = "PASS" if result["pass"][target] else "MISS"
+            lines.append(f"overhead {target} vs off: {pct:.1f}%  goal < {goal:g}%: {mark}")
+    return "\n".join(lines)
+
+
+Runner = Callable[[str, Benchmark, Options], dict[str, Any]]
+Formatter = Callable[[dict[str, Any]], str]
+RUNNERS: dict[str, tuple[Runner, Formatter]] = {
+    "floor": (run_floor_comparison, format_floor_table),
+    "ratelimit": (run_ratelimit, format_ratelimit_table),
+}
+
+
+# ------------------------------------------------------------------------------------ cli
 
 
 def list_benchmarks() -> str:
@@ -481,7 +737,7 @@ def non_negative_int(text: str) -> int:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="bench/run.py",
-        description="Benchmark relaydesk against a bare Starlette floor measured in the same run.",
+        description="Benchmark relaydesk against a reference measured in the same run.",
         epilog=list_benchmarks() + "\n\nBENCH_NO_WRK=1 forces the asyncio load generator.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -511,14 +767,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"bench: unknown benchmark {args.name!r}", file=sys.stderr)
         print(list_benchmarks(), file=sys.stderr)
         return 2
+    if args.self_test and bench.mode != "floor":
+        print("bench: --self-test only applies to app-vs-floor benchmarks", file=sys.stderr)
+        return 2
     for module in ("uvicorn", "starlette"):
         if not _importable(module):
             log(f"{module} is not importable by {sys.executable}; use the project's virtualenv")
             return 1
     signal.signal(signal.SIGTERM, _terminate)
     opts = Options(args.duration, args.connections, args.warmup, args.self_test)
+    run, format_table = RUNNERS[bench.mode]
     try:
-        result = run_benchmark(args.name, bench, opts)
+        result = run(args.name, bench, opts)
     except BenchError as exc:
         log(f"error: {exc}")
         return 1

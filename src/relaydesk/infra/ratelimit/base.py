@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from relaydesk.config import Settings
-from relaydesk.infra.ratelimit.core import Limits, endpoint_quota
+from relaydesk.infra.ratelimit.core import Limits, endpoint_quota, whole_seconds
 
 Clock = Callable[[], float]
 
@@ -29,12 +29,13 @@ class BaseLimiter:
         if left <= 0:
             del self._blocked[ip]
             return 0
-        return max(1, math.ceil(left - 1e-6))
+        return max(1, math.ceil(left))
 
-    def _block(self, ip: str, seconds: float) -> int:
-        if seconds <= 0:
+    def _block(self, ip: str, wait_us: int) -> int:
+        if wait_us <= 0:
             return 0
         if len(self._blocked) > 100_000:
             self._blocked.clear()
+        seconds = whole_seconds(wait_us)
         self._blocked[ip] = self.clock() + seconds
-        return max(1, math.ceil(seconds - 1e-6))
+        return seconds

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -65,35 +64,45 @@ class Decision:
         return min(self.policies, key=lambda p: (p.remaining, -p.reset))
 
 
+US = 1_000_000  # all window arithmetic is in integer microseconds: exact, no float drift
+
+
+def to_us(seconds: float) -> int:
+    return round(seconds * US)
+
+
 @dataclass(frozen=True, slots=True)
 class Raw:
-    """What a backend measured in one atomic step (times in seconds)."""
+    """What a backend measured in one atomic step (times in integer microseconds)."""
 
     allowed: bool
     minute_count: int
     day_count: int
     endpoint_count: int
-    minute_wait: float  # until the minute window admits again (rejected only)
-    endpoint_wait: float
-    day_wait: float
-    minute_oldest: float | None  # oldest admitted request in the window
-    endpoint_oldest: float | None
+    minute_wait: int  # until the minute window admits again (rejected only, else 0)
+    endpoint_wait: int
+    day_wait: int
+    minute_oldest: int | None  # oldest admitted request in the window
+    endpoint_oldest: int | None
 
 
-def seconds_to_midnight(now: float) -> float:
-    return (math.floor(now / DAY) + 1) * DAY - now
+def us_to_midnight(now_us: int) -> int:
+    day_us = DAY * US
+    return (now_us // day_us + 1) * day_us - now_us
 
 
-def whole_seconds(value: float) -> int:
-    return max(1, math.ceil(value - 1e-6))
+def whole_seconds(us: int) -> int:
+    """Round a positive wait up to whole seconds (at least 1)."""
+    return max(1, -(-us // US))
 
 
-def decide(raw: Raw, now: float, quotas: tuple[int, int, int], group: str) -> Decision:
+def decide(raw: Raw, now_us: int, quotas: tuple[int, int, int], group: str) -> Decision:
     q_minute, q_day, q_endpoint = quotas
-    to_midnight = seconds_to_midnight(now)
 
-    def reset(oldest: float | None, window: int) -> int:
-        return 0 if oldest is None else max(0, math.ceil(oldest + window - now - 1e-6))
+    def reset(wait: int, oldest: int | None, window: int) -> int:
+        if wait > 0:
+            return whole_seconds(wait)
+        return 0 if oldest is None else max(0, -(-(oldest + window * US - now_us) // US))
 
     policies = (
         PolicyState(
@@ -101,27 +110,20 @@ def decide(raw: Raw, now: float, quotas: tuple[int, int, int], group: str) -> De
             q_minute,
             MINUTE,
             max(0, q_minute - raw.minute_count),
-            whole_seconds(raw.minute_wait)
-            if raw.minute_wait > 0
-            else reset(raw.minute_oldest, MINUTE),
+            reset(raw.minute_wait, raw.minute_oldest, MINUTE),
         ),
         PolicyState(
-            "day",
-            q_day,
-            DAY,
-            max(0, q_day - raw.day_count),
-            whole_seconds(to_midnight),
+            "day", q_day, DAY, max(0, q_day - raw.day_count), whole_seconds(us_to_midnight(now_us))
         ),
         PolicyState(
             "endpoint",
             q_endpoint,
             HOUR,
             max(0, q_endpoint - raw.endpoint_count),
-            whole_seconds(raw.endpoint_wait)
-            if raw.endpoint_wait > 0
-            else reset(raw.endpoint_oldest, HOUR),
+            reset(raw.endpoint_wait, raw.endpoint_oldest, HOUR),
         ),
     )
+    now = now_us / US
     if raw.allowed:
         return Decision(True, 0, policies, group, now)
     wait = max(raw.minute_wait, raw.endpoint_wait, raw.day_wait)

@@ -24,24 +24,27 @@ from relaydesk.infra.ratelimit.core import (
     DAY,
     HOUR,
     MINUTE,
+    US,
     Decision,
     Limits,
     Raw,
     Usage,
     decide,
-    seconds_to_midnight,
+    to_us,
+    us_to_midnight,
 )
 
 log = logging.getLogger("relaydesk.ratelimit")
 
+# Times are integer microseconds (exact in Lua's doubles: < 2^53); expiries in ms.
 # KEYS: 1 minute log, 2 day counter, 3 endpoint log, 4 token day, 5 token minute, 6 hour counter
-# ARGV: 1 now (ms), 2 minute quota, 3 day quota, 4 endpoint quota, 5 member, 6 ms to midnight,
+# ARGV: 1 now, 2 minute quota, 3 day quota, 4 endpoint quota, 5 member, 6 µs to midnight,
 #       7 token counted (1/0)
 HIT = """
 local now = tonumber(ARGV[1])
 local qm, qd, qe = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - 3600000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000000)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - 3600000000)
 local cm = redis.call('ZCARD', KEYS[1])
 local ce = redis.call('ZCARD', KEYS[3])
 local cd = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -50,19 +53,22 @@ local function score(key, i)
   if r[2] then return r[2] end
   return ''
 end
+local function wait(key, i, window)
+  return string.format('%d', tonumber(score(key, i)) + window - now)
+end
 if cm >= qm or ce >= qe or cd >= qd then
   local wm, we, wd = '0', '0', '0'
-  if cm >= qm then wm = tostring(tonumber(score(KEYS[1], cm - qm)) + 60000 - now) end
-  if ce >= qe then we = tostring(tonumber(score(KEYS[3], ce - qe)) + 3600000 - now) end
+  if cm >= qm then wm = wait(KEYS[1], cm - qm, 60000000) end
+  if ce >= qe then we = wait(KEYS[3], ce - qe, 3600000000) end
   if cd >= qd then wd = ARGV[6] end
   return {0, cm, cd, ce, wm, we, wd, score(KEYS[1], 0), score(KEYS[3], 0)}
 end
-redis.call('ZADD', KEYS[1], now, ARGV[5])
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[5])
 redis.call('PEXPIRE', KEYS[1], 61000)
-redis.call('ZADD', KEYS[3], now, ARGV[5])
+redis.call('ZADD', KEYS[3], ARGV[1], ARGV[5])
 redis.call('PEXPIRE', KEYS[3], 3601000)
 redis.call('INCR', KEYS[2])
-redis.call('PEXPIRE', KEYS[2], math.floor(tonumber(ARGV[6])) + 3600000)
+redis.call('PEXPIRE', KEYS[2], math.floor(tonumber(ARGV[6]) / 1000) + 3600000)
 redis.call('INCR', KEYS[6])
 redis.call('EXPIRE', KEYS[6], 90000)
 if ARGV[7] == '1' then
@@ -74,28 +80,28 @@ end
 return {1, cm + 1, cd + 1, ce + 1, '0', '0', '0', score(KEYS[1], 0), score(KEYS[3], 0)}
 """
 
-# KEYS: 1 failure log; ARGV: 1 now (ms), 2 quota, 3 member
+# KEYS: 1 failure log; ARGV: 1 now (µs), 2 quota, 3 member. Returns the block in µs ('0': none).
 FAIL = """
 local now = tonumber(ARGV[1])
 local q = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
-redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000000)
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], 61000)
 local c = redis.call('ZCARD', KEYS[1])
 if c < q then return '0' end
 local r = redis.call('ZRANGE', KEYS[1], c - q, c - q, 'WITHSCORES')
-return tostring(tonumber(r[2]) + 60000 - now)
+return string.format('%d', tonumber(r[2]) + 60000000 - now)
 """
 
 
-def _seconds(value: Any) -> float:
+def _us(value: Any) -> int:
     text = value.decode() if isinstance(value, bytes) else str(value)
-    return float(text) / 1000 if text else 0.0
+    return int(float(text)) if text else 0
 
 
-def _optional_seconds(value: Any) -> float | None:
+def _optional_us(value: Any) -> int | None:
     text = value.decode() if isinstance(value, bytes) else str(value)
-    return float(text) / 1000 if text else None
+    return int(float(text)) if text else None
 
 
 class RedisLimiter(BaseLimiter):
@@ -109,9 +115,9 @@ class RedisLimiter(BaseLimiter):
         self._prefix = settings.redis_prefix
         self._last_warning = 0.0
 
-    def _keys(self, workspace_id: int, token_id: int | None, group: str, now: float) -> list[str]:
+    def _keys(self, workspace_id: int, token_id: int | None, group: str, now: int) -> list[str]:
         ws = f"{self._prefix}:{{w{workspace_id}}}"
-        day, minute, hour = int(now // DAY), int(now // MINUTE), int(now // HOUR)
+        day, minute, hour = now // (DAY * US), now // (MINUTE * US), now // (HOUR * US)
         token = token_id if token_id is not None else 0
         return [
             f"{ws}:m",
@@ -133,16 +139,16 @@ class RedisLimiter(BaseLimiter):
     async def hit(
         self, workspace_id: int, token_id: int | None, group: str, limits: Limits
     ) -> Decision:
-        now = self.clock()
+        now = to_us(self.clock())
         quotas = self.quotas(limits, group)
         try:
             result = await self._hit(
                 keys=self._keys(workspace_id, token_id, group, now),
                 args=[
-                    repr(now * 1000),
+                    str(now),
                     *quotas,
                     uuid.uuid4().hex,
-                    repr(seconds_to_midnight(now) * 1000),
+                    str(us_to_midnight(now)),
                     "1" if token_id is not None else "0",
                 ],
             )
@@ -157,25 +163,24 @@ class RedisLimiter(BaseLimiter):
             minute_count=int(c_minute),
             day_count=int(c_day),
             endpoint_count=int(c_endpoint),
-            minute_wait=_seconds(w_minute),
-            endpoint_wait=_seconds(w_endpoint),
-            day_wait=_seconds(w_day),
-            minute_oldest=_optional_seconds(oldest_m),
-            endpoint_oldest=_optional_seconds(oldest_e),
+            minute_wait=_us(w_minute),
+            endpoint_wait=_us(w_endpoint),
+            day_wait=_us(w_day),
+            minute_oldest=_optional_us(oldest_m),
+            endpoint_oldest=_optional_us(oldest_e),
         )
         return decide(raw, now, quotas, group)
 
     async def usage(self, workspace_id: int, groups: list[str], token_ids: list[int]) -> Usage:
-        now = self.clock()
-        now_ms = now * 1000
+        now = to_us(self.clock())
         ws = f"{self._prefix}:{{w{workspace_id}}}"
-        day, minute, hour = int(now // DAY), int(now // MINUTE), int(now // HOUR)
+        day, minute, hour = now // (DAY * US), now // (MINUTE * US), now // (HOUR * US)
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.zcount(f"{ws}:m", f"({now_ms - 60_000}", "+inf")
+                pipe.zcount(f"{ws}:m", f"({now - MINUTE * US}", "+inf")
                 pipe.get(f"{ws}:d:{day}")
                 for group in groups:
-                    pipe.zcount(f"{ws}:e:{group}", f"({now_ms - 3_600_000}", "+inf")
+                    pipe.zcount(f"{ws}:e:{group}", f"({now - HOUR * US}", "+inf")
                 for token in token_ids:
                     pipe.get(f"{ws}:t{token}:m:{minute}")
                     pipe.get(f"{ws}:t{token}:d:{day}")
@@ -194,16 +199,16 @@ class RedisLimiter(BaseLimiter):
         return Usage(minute_count, day_count, endpoints, tokens, hourly)
 
     async def auth_failure(self, ip: str) -> int:
-        now = self.clock()
+        now = to_us(self.clock())
         try:
             wait = await self._fail(
                 keys=[f"{self._prefix}:ip:{ip}"],
-                args=[repr(now * 1000), self.settings.auth_failures_per_minute, uuid.uuid4().hex],
+                args=[str(now), self.settings.auth_failures_per_minute, uuid.uuid4().hex],
             )
         except (RedisError, OSError) as exc:
             self._unavailable(exc)
             return 0
-        return self._block(ip, _seconds(wait))
+        return self._block(ip, _us(wait))
 
     async def close(self) -> None:
         await self.redis.aclose()
