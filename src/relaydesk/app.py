@@ -166,5 +166,5 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
         v2.add(endpoint)
     _install_openapi(app, v2)
     v2_app = v2.asgi_app(app.state)
-    v2_stack = AccessLogMiddleware(RateLimitHeadersMiddleware(v2_app))
+    v2_stack = AccessLogMiddleware(v2_app)  # the v2 door adds rate-limit headers itself
     return RelaydeskApp(app, v2_stack)

@@ -35,6 +35,8 @@ from relaydesk.infra.http import errors
 from relaydesk.infra.http.docs import EndpointDoc, render_endpoint
 from relaydesk.infra.http.guard import authenticate
 from relaydesk.infra.http.responses import FastJSONResponse
+from relaydesk.infra.ratelimit.headers import STATE_KEY as RATELIMIT_STATE
+from relaydesk.infra.ratelimit.headers import raw_headers
 
 log = logging.getLogger("relaydesk.v2")
 
@@ -42,17 +44,31 @@ SECURITY: list[dict[str, list[str]]] = [{"Token": []}, {"Bearer": []}, {"Basic":
 PREFIX = "/api/v2"
 
 
-@dataclass(slots=True)
 class V2Request:
     """What a v2 handler gets: the request, the caller and a session.
 
-    The session opens a transaction only when used. Handlers that write call
+    The session is created on first use (a cached read needs none). Handlers that write call
     ``await call.session.commit()``; anything uncommitted is rolled back."""
 
-    request: Request
-    principal: Principal
-    session: AsyncSession
-    state: State
+    __slots__ = ("_session", "principal", "request", "state")
+
+    def __init__(self, request: Request, principal: Principal, state: State) -> None:
+        self.request = request
+        self.principal = principal
+        self.state = state
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self.state.sessionmaker()
+        return self._session
+
+    async def close(self) -> None:
+        """Roll back whatever was not committed. A session that never began a transaction
+        holds no connection, so it needs no (comparatively costly) close."""
+        if self._session is not None and self._session.in_transaction():
+            await self._session.close()
 
 
 Handler = Callable[[V2Request], Awaitable[Any]]
@@ -97,17 +113,22 @@ class V2API:
                     return FastJSONResponse(
                         {"detail": f'Method "{request.method}" not allowed.'}, status_code=405
                     )
-                session: AsyncSession = state.sessionmaker()
+                call = V2Request(request, principal, state)
                 try:
-                    result = await operation.handler(V2Request(request, principal, session, state))
+                    result = await operation.handler(call)
                 finally:
-                    if session.in_transaction():
-                        await session.close()
+                    await call.close()
             except RelaydeskError as exc:
-                return errors.render(request, exc)
-            if isinstance(result, Response):
-                return result
-            return FastJSONResponse(result, status_code=operation.status_code)
+                response = errors.render(request, exc)
+            else:
+                if isinstance(result, Response):
+                    response = result
+                else:
+                    response = FastJSONResponse(result, status_code=operation.status_code)
+            decision = request.scope.get("state", {}).get(RATELIMIT_STATE)
+            if decision is not None:
+                response.raw_headers.extend(raw_headers(decision))
+            return response
 
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
         return Route(f"{PREFIX}/{slug}.json", handle, methods=methods)

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,11 +17,16 @@ from relaydesk.infra.ratelimit.core import Decision
 STATE_KEY = "ratelimit"
 
 
+@lru_cache(maxsize=1024)
+def _policy(policies: tuple[tuple[str, int, int], ...]) -> str:
+    return ", ".join(f'"{name}";q={quota};w={window}' for name, quota, window in policies)
+
+
 def header_pairs(decision: Decision) -> list[tuple[str, str]]:
     tight = decision.tightest()
     if tight is None:
         return []
-    policy = ", ".join(f'"{p.name}";q={p.quota};w={p.window}' for p in decision.policies)
+    policy = _policy(tuple((p.name, p.quota, p.window) for p in decision.policies))
     return [
         ("RateLimit-Policy", policy),
         ("RateLimit", f'"{tight.name}";r={tight.remaining};t={tight.reset}'),
@@ -29,6 +35,10 @@ def header_pairs(decision: Decision) -> list[tuple[str, str]]:
         ("X-RateLimit-Reset", str(math.floor(decision.now) + tight.reset)),
         ("X-RateLimit-Resource", tight.name if tight.name != "endpoint" else decision.group),
     ]
+
+
+def raw_headers(decision: Decision) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode(), v.encode()) for k, v in header_pairs(decision)]
 
 
 class RateLimitHeadersMiddleware:
@@ -47,8 +57,8 @@ class RateLimitHeadersMiddleware:
             if message["type"] == "http.response.start":
                 decision = state.get(STATE_KEY)
                 if decision is not None:
-                    extra = [(k.lower().encode(), v.encode()) for k, v in header_pairs(decision)]
-                    message = {**message, "headers": [*message.get("headers", []), *extra]}
+                    headers = [*message.get("headers", []), *raw_headers(decision)]
+                    message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
