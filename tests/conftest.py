@@ -25,7 +25,8 @@ from relaydesk.domains.users.schemas import UserCreate
 from relaydesk.domains.workspace import service as workspaces
 from relaydesk.domains.workspace.schemas import WorkspaceCreate
 from relaydesk.infra.ratelimit.memory import MemoryLimiter
-from relaydesk.models import ApiToken, Membership, Role, User, Workspace
+from relaydesk.db.base import Base
+from relaydesk.models import Role
 from relaydesk.platform.tokens import service as tokens
 from relaydesk.platform.tokens.schemas import TokenCreate
 from tests.services import throwaway_pg_database
@@ -79,8 +80,9 @@ async def app(settings: Settings) -> AsyncIterator[RelaydeskApp]:
 async def clean(app: RelaydeskApp) -> AsyncIterator[None]:
     yield
     async with app.state.sessionmaker() as session:
-        for model in (ApiToken, Membership, User, Workspace):
-            await session.execute(delete(model))
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name != "cache_epochs":
+                await session.execute(delete(table))
         await session.commit()
     app.state.authenticator.cache.clear()
     app.state.workspace_cache.clear()

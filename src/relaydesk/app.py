@@ -19,6 +19,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from relaydesk import __version__
 from relaydesk.config import Settings, get_settings
 from relaydesk.db.engine import create_engine, create_sessionmaker, sqlite_path
+from relaydesk.domains.contacts import router_v2 as contacts_v2
+from relaydesk.domains.fields import router_v2 as fields_v2
+from relaydesk.domains.globals import router_v2 as globals_v2
+from relaydesk.domains.groups import router_v2 as groups_v2
+from relaydesk.domains.labels import router_v2 as labels_v2
+from relaydesk.domains.users import router_v2 as users_v2
 from relaydesk.domains.workspace.router_v2 import endpoint as workspace_v2
 from relaydesk.infra.auth.authenticator import Authenticator
 from relaydesk.infra.cache import EpochCache
@@ -84,7 +90,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.dispose()
 
 
-V2_ENDPOINTS = [workspace_v2]
+V2_ENDPOINTS = [
+    *contacts_v2.endpoints,
+    *groups_v2.endpoints,
+    *fields_v2.endpoints,
+    *labels_v2.endpoints,
+    *globals_v2.endpoints,
+    *users_v2.endpoints,
+    workspace_v2,
+]
 
 
 class RelaydeskApp:

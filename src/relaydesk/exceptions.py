@@ -7,7 +7,7 @@ One table (``STATUS``) maps each code to its HTTP status.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class RelaydeskError(Exception):
@@ -49,10 +49,10 @@ class InvalidArgs(RelaydeskError):
     status = 400
 
     def __init__(
-        self, message: str, *, field: str | None = None, errors: dict[str, list[str]] | None = None
+        self, message: str, *, field: str | None = None, errors: dict[str, Any] | None = None
     ) -> None:
         super().__init__(message, field=field)
-        self.errors: dict[str, list[str]] = errors or {field or "non_field_errors": [message]}
+        self.errors: dict[str, Any] = errors or {field or "non_field_errors": [message]}
 
 
 class Conflict(RelaydeskError):

@@ -1,5 +1,17 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
+from relaydesk.models.contact import (
+    Contact,
+    ContactField,
+    ContactGroup,
+    ContactStatus,
+    ContactURN,
+    FieldType,
+    Global,
+    GroupStatus,
+    Label,
+    contact_group_members,
+)
 from relaydesk.models.epoch import CacheEpoch
 from relaydesk.models.mixins import OwnedMixin, WorkspaceScopedMixin
 from relaydesk.models.token import ApiToken, ApiVersion, TokenKind
@@ -10,7 +22,16 @@ __all__ = [
     "ApiToken",
     "ApiVersion",
     "CacheEpoch",
+    "Contact",
+    "ContactField",
+    "ContactGroup",
+    "ContactStatus",
+    "ContactURN",
     "DateStyle",
+    "FieldType",
+    "Global",
+    "GroupStatus",
+    "Label",
     "Membership",
     "OwnedMixin",
     "Role",
@@ -18,4 +39,5 @@ __all__ = [
     "User",
     "Workspace",
     "WorkspaceScopedMixin",
+    "contact_group_members",
 ]
