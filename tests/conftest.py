@@ -19,13 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.app import RelaydeskApp, create_app
 from relaydesk.config import Settings
+from relaydesk.db.base import Base
 from relaydesk.db.migrate import upgrade
 from relaydesk.domains.users import service as users
 from relaydesk.domains.users.schemas import UserCreate
 from relaydesk.domains.workspace import service as workspaces
 from relaydesk.domains.workspace.schemas import WorkspaceCreate
 from relaydesk.infra.ratelimit.memory import MemoryLimiter
-from relaydesk.db.base import Base
 from relaydesk.models import Role
 from relaydesk.platform.tokens import service as tokens
 from relaydesk.platform.tokens.schemas import TokenCreate
