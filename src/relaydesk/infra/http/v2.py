@@ -29,8 +29,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from relaydesk.exceptions import RelaydeskError
-from relaydesk.infra.auth.principal import Principal
+from relaydesk.exceptions import Forbidden, RelaydeskError
+from relaydesk.infra.auth.principal import WRITE, Principal
 from relaydesk.infra.http import errors
 from relaydesk.infra.http.docs import EndpointDoc, render_endpoint
 from relaydesk.infra.http.guard import authenticate
@@ -113,6 +113,8 @@ class V2API:
                     return FastJSONResponse(
                         {"detail": f'Method "{request.method}" not allowed.'}, status_code=405
                     )
+                if request.method not in ("GET", "HEAD") and not principal.has_scope(WRITE):
+                    raise Forbidden("You do not have permission to perform this action.")
                 call = V2Request(request, principal, state)
                 try:
                     result = await operation.handler(call)
