@@ -1,7 +1,7 @@
 """schemathesis against the live OpenAPI document: no generated request gets a 5xx.
 
-Bounded here (``RELAYDESK_FUZZ_EXAMPLES`` per operation, default 25); run it with a larger
-number for a deeper search, e.g. ``RELAYDESK_FUZZ_EXAMPLES=500 ./dev test tests/test_schemathesis.py``.
+Bounded here (``RELAYDESK_FUZZ_EXAMPLES`` per operation, default 25); for a deeper search:
+``RELAYDESK_FUZZ_EXAMPLES=500 ./dev test tests/test_schemathesis.py``.
 """
 
 from __future__ import annotations
