@@ -90,3 +90,26 @@ async def test_empty_and_invalid_cursor(session: AsyncSession, world: World) -> 
     for bad in ("cursor=nonsense", "cursor=W10", "cursor=WyJ4IiwxLDBd"):
         with pytest.raises(NotFound):
             await page(session, world.a.id, bad)
+
+
+async def test_reverse_is_oldest_first(session: AsyncSession, world: World) -> None:
+    for i in range(5):
+        session.add(
+            Label(workspace_id=world.a.id, name=f"L{i}", created_on=T + timedelta(seconds=i))
+        )
+    await session.commit()
+    first = await page(session, world.a.id, "reverse=true")
+    assert first["results"] == ["L0", "L1", "L2"]
+    second = await page(session, world.a.id, query_of(first["next"]))
+    assert second["results"] == ["L3", "L4"]
+    assert second["next"] is None
+    back = await page(session, world.a.id, query_of(second["previous"]))
+    assert back["results"] == ["L0", "L1", "L2"]
+
+
+async def test_out_of_range_cursor_time_is_404(session: AsyncSession, world: World) -> None:
+    from relaydesk.kit import cursors
+
+    bad = cursors.encode(["9999-12-31T23:00:00-05:00", 1])
+    with pytest.raises(NotFound):
+        await page(session, world.a.id, f"cursor={bad}")

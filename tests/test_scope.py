@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.conftest import World
 
@@ -113,3 +114,20 @@ async def test_token_create_validation(client: httpx.AsyncClient, world: World) 
     response = await client.post("/api/v3/tokens", headers=bearer(world.a.admin.personal_v3))
     assert response.status_code == 201
     assert response.json()["kind"] == "personal"
+
+
+async def test_null_characters_are_rejected_not_500(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    headers = bearer(world.a.admin.personal_v3)
+    response = await client.post("/api/v3/tokens", json={"name": "a\x00b"}, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["errors"]["name"] == ["Value error, Null characters are not allowed."]
+    response = await client.delete("/api/v3/tokens/%00", headers=headers)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("ref", ["%C2%B9", "99999999999999999999", "0", "rd_nothing"])
+async def test_odd_token_refs_are_404(client: httpx.AsyncClient, world: World, ref: str) -> None:
+    response = await client.delete(f"/api/v3/tokens/{ref}", headers=bearer(world.a.company_v3))
+    assert response.status_code == 404

@@ -88,3 +88,9 @@ async def test_openapi_declares_security_on_authenticated_operations(
             continue
         names = {name for requirement in op["security"] for name in requirement}
         assert {"Token", "Bearer", "Basic"} <= names, (path, method)
+
+
+async def test_null_characters_in_query_are_400(client: httpx.AsyncClient, world: World) -> None:
+    response = await client.get("/api/v2/workspace.json?name=a%00b", headers=auth(world.a.company))
+    assert response.status_code == 400
+    assert response.json() == {"name": ["Null characters are not allowed."]}

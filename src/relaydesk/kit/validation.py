@@ -26,3 +26,13 @@ def _timezones() -> frozenset[str]:
 
 def is_timezone(name: str) -> bool:
     return name in _timezones() or name == "UTC"
+
+
+NUL_MESSAGE = "Null characters are not allowed."
+
+
+def no_nul(value: str) -> str:
+    """PostgreSQL text cannot hold NUL; reject it as DRF does (a 400, never a 500)."""
+    if "\x00" in value:
+        raise ValueError(NUL_MESSAGE)
+    return value

@@ -1,7 +1,85 @@
-"""REST v2 endpoints of this domain (registered in relaydesk.app)."""
+"""REST v2: ``/api/v2/labels.json`` — list, create, rename and delete message labels."""
 
 from __future__ import annotations
 
-from relaydesk.infra.http.v2 import V2Endpoint
+from typing import Any
 
-endpoints: list[V2Endpoint] = []
+from starlette.responses import Response
+
+from relaydesk.domains.labels import service
+from relaydesk.domains.labels.schemas import LabelRead
+from relaydesk.infra.http import drf
+from relaydesk.infra.http.docs import EndpointDoc, FieldDoc
+from relaydesk.infra.http.pagination import keyset_page
+from relaydesk.infra.http.responses import FastJSONResponse
+from relaydesk.infra.http.v2 import Operation, V2Endpoint, V2Request
+from relaydesk.infra.http.v2params import query_str, read_json
+from relaydesk.models import Label
+
+DOC = EndpointDoc(
+    slug="labels",
+    title="Message Labels",
+    summary='Lists message labels, newest first. A POST with {"name": "Screened"} creates a '
+    "label (201); with ?uuid=… it renames that label (200). A DELETE with ?uuid=… deletes it "
+    "(204). Names are at most 64 characters and unique in the workspace ignoring case; a "
+    "workspace has at most 250 labels. Personal tokens see and change only their own labels. "
+    "count is the number of messages with the label: always 0 until Relaydesk has messages.",
+    model=LabelRead,
+    methods=("GET", "POST", "DELETE"),
+    filters=(
+        FieldDoc("uuid", "string", "Only the label with this UUID."),
+        FieldDoc("name", "string", "Only the label with this name (ignoring case)."),
+    ),
+    example={
+        "next": None,
+        "previous": None,
+        "results": [
+            {"uuid": "5f05311e-8f81-4a67-a5b5-1501b6d6496a", "name": "Screened", "count": 0}
+        ],
+    },
+    notes="uuid and name can't be combined.",
+)
+
+
+async def list_labels(call: V2Request) -> dict[str, Any]:
+    request = call.request
+    drf.exclusive(request, "uuid", "name")
+    stmt = service.list_query(
+        call.principal, uuid=drf.query_uuid(request, "uuid"), name=query_str(request, "name")
+    )
+    return await keyset_page(
+        call.session,
+        stmt,
+        request,
+        sort=Label.created_on,
+        id_column=Label.id,
+        render=service.render_many,
+    )
+
+
+async def write_label(call: V2Request) -> Response:
+    uuid = call.request.query_params.get("uuid")
+    target = await service.resolve(call.session, call.principal, uuid)
+    data = await read_json(call.request)
+    result = await service.write(call.session, call.principal, target, data)
+    wire = service.to_wire(result.label)
+    await call.session.commit()
+    return FastJSONResponse(wire, status_code=201 if result.created else 200)
+
+
+async def delete_label(call: V2Request) -> Response:
+    await service.delete(call.session, call.principal, call.request.query_params.get("uuid"))
+    await call.session.commit()
+    return Response(status_code=204)
+
+
+endpoints = [
+    V2Endpoint(
+        doc=DOC,
+        operations={
+            "GET": Operation(list_labels, "List message labels", LabelRead),
+            "POST": Operation(write_label, "Create or rename a message label", LabelRead, 201),
+            "DELETE": Operation(delete_label, "Delete a message label", status_code=204),
+        },
+    )
+]

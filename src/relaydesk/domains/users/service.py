@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.domains.users import repository
@@ -11,8 +14,11 @@ from relaydesk.domains.users.schemas import UserCreate, UserOut
 from relaydesk.exceptions import Conflict, NotFound
 from relaydesk.infra import changes
 from relaydesk.infra.auth.passwords import hash_password
+from relaydesk.infra.auth.principal import Principal
 from relaydesk.kit.time import format_datetime, utcnow
 from relaydesk.models import Membership, Role, User, Workspace
+
+ROLE_NAMES = frozenset(role.value for role in Role)
 
 
 @dataclass(frozen=True)
@@ -79,3 +85,46 @@ def to_out(member: Member, workspace: Workspace) -> UserOut:
         workspace=workspace.uuid,
         created_on=format_datetime(member.user.created_on) or "",
     )
+
+
+# -- REST v2 users.json ---------------------------------------------------------------------
+
+
+def list_query(
+    principal: Principal,
+    *,
+    uuids: Sequence[str] = (),
+    emails: Sequence[str] = (),
+    roles: Sequence[str] = (),
+) -> Select[Any]:
+    """The workspace's users, as RapidPro's ``UsersEndpoint``: any of ``uuids``, any of
+    ``emails`` (ignoring case), any of ``roles`` (unknown role names are ignored, so only
+    unknown names match nobody)."""
+    known = [role for role in roles if role in ROLE_NAMES] if roles else None
+    return repository.list_members(principal, uuids=uuids, emails=emails, roles=known)
+
+
+def member_to_wire(user: User, role: str) -> dict[str, Any]:
+    return {
+        "uuid": user.uuid,
+        "name": f"{user.first_name} {user.last_name}".strip(),
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "role": role,
+        "team": None,
+        "created_on": format_datetime(user.created_on),
+        "avatar": None,
+    }
+
+
+def member_renderer(
+    session: AsyncSession, workspace_id: int
+) -> Callable[[Sequence[User]], Awaitable[list[dict[str, Any]]]]:
+    """Renders a page of users with their roles in ``workspace_id`` (one query per page)."""
+
+    async def render(users: Sequence[User]) -> list[dict[str, Any]]:
+        roles = await repository.roles_of(session, workspace_id, [user.id for user in users])
+        return [member_to_wire(user, roles[user.id]) for user in users]
+
+    return render

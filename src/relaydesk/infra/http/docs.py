@@ -66,10 +66,16 @@ def fields_of(model: type[BaseModel]) -> list[FieldDoc]:
     ]
 
 
-def render_endpoint(request: Request, doc: EndpointDoc, base_url: str) -> HTMLResponse:
+def render_endpoint(
+    request: Request, doc: EndpointDoc, base_url: str, methods: tuple[str, ...] | None = None
+) -> HTMLResponse:
+    """``methods``: the operations the endpoint really has (default: the doc's)."""
     template = templates.get_template("api_v2_endpoint.html")
+    methods = methods or doc.methods
     html = template.render(
         doc=doc,
+        methods=methods,
+        example_method="GET" if "GET" in methods else methods[0],
         fields=fields_of(doc.model),
         base_url=base_url,
         url=f"{base_url}/api/v2/{doc.slug}.json",

@@ -18,7 +18,7 @@ from starlette.requests import Request
 
 from relaydesk.exceptions import NotFound
 from relaydesk.kit import cursors
-from relaydesk.kit.parse import parse_datetime
+from relaydesk.kit.parse import parse_bool, parse_datetime
 from relaydesk.kit.time import format_datetime
 
 DEFAULT_PAGE_SIZE = 250
@@ -61,12 +61,15 @@ async def keyset_page(
     wire dicts (one call per page, so it can batch-load related data: no N+1)."""
     cursor = request.query_params.get("cursor")
     position = _decode(cursor, sort_is_time) if cursor else None
-    reverse = bool(position and position[2])
+    reverse = bool(position and position[2])  # walking back towards the first page
+    # ``?reverse=true`` (RapidPro): oldest first instead of newest first
+    oldest_first = parse_bool(request.query_params.get("reverse", "")) is True
+    ascending = oldest_first != reverse
     key = tuple_(sort, id_column)
     if position is not None:
         bound = (position[0], position[1])
-        stmt = stmt.where(key > bound) if reverse else stmt.where(key < bound)
-    if reverse:
+        stmt = stmt.where(key > bound) if ascending else stmt.where(key < bound)
+    if ascending:
         stmt = stmt.order_by(sort.asc(), id_column.asc())
     else:
         stmt = stmt.order_by(sort.desc(), id_column.desc())

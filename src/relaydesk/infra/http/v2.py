@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from relaydesk.exceptions import Forbidden, RelaydeskError
+from relaydesk.exceptions import Forbidden, InvalidArgs, RelaydeskError
 from relaydesk.infra.auth.principal import WRITE, Principal
 from relaydesk.infra.http import errors
 from relaydesk.infra.http.docs import EndpointDoc, render_endpoint
@@ -37,6 +37,7 @@ from relaydesk.infra.http.guard import authenticate
 from relaydesk.infra.http.responses import FastJSONResponse
 from relaydesk.infra.ratelimit.headers import STATE_KEY as RATELIMIT_STATE
 from relaydesk.infra.ratelimit.headers import raw_headers
+from relaydesk.kit.validation import NUL_MESSAGE
 
 log = logging.getLogger("relaydesk.v2")
 
@@ -113,6 +114,9 @@ class V2API:
                     return FastJSONResponse(
                         {"detail": f'Method "{request.method}" not allowed.'}, status_code=405
                     )
+                for name, value in request.query_params.multi_items():
+                    if "\x00" in value:
+                        raise InvalidArgs(NUL_MESSAGE, errors={name: [NUL_MESSAGE]})
                 if request.method not in ("GET", "HEAD") and not principal.has_scope(WRITE):
                     raise Forbidden("You do not have permission to perform this action.")
                 call = V2Request(request, principal, state)
@@ -137,7 +141,12 @@ class V2API:
 
     def _doc_route(self, endpoint: V2Endpoint, slug: str) -> Route:
         async def page(request: Request) -> Response:
-            return render_endpoint(request, endpoint.doc, request.app.state.settings.base_url)
+            return render_endpoint(
+                request,
+                endpoint.doc,
+                request.app.state.settings.base_url,
+                tuple(endpoint.operations),
+            )
 
         return Route(f"{PREFIX}/{slug}", page, methods=["GET"])
 

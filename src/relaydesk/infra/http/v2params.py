@@ -12,6 +12,7 @@ from starlette.requests import Request
 
 from relaydesk.exceptions import InvalidArgs
 from relaydesk.kit.parse import parse_bool, parse_datetime
+from relaydesk.kit.validation import NUL_MESSAGE
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -75,10 +76,13 @@ async def read_json(request: Request) -> dict[str, Any]:
             "JSON parse error", errors={"detail": f"JSON parse error - {exc}"}
         ) from None
     if not isinstance(data, dict):
-        raise InvalidArgs(
-            "Invalid data.",
-            errors={"non_field_errors": ["Invalid data. Expected a dictionary."]},
-        )
+        message = "Request body should be a single JSON object"
+        raise InvalidArgs(message, errors={"non_field_errors": [message]})
+    # PostgreSQL text can't hold NUL: a 400 on the field, as DRF does. Top-level strings here;
+    # endpoints with nested values (contact fields, URN lists) check those themselves.
+    nul = {k: [NUL_MESSAGE] for k, v in data.items() if isinstance(v, str) and "\x00" in v}
+    if nul:
+        raise InvalidArgs(NUL_MESSAGE, errors=nul)
     return data
 
 

@@ -25,7 +25,8 @@ async def fetch(session: AsyncSession, stmt: Select[ApiToken, User]) -> list[tup
 
 def by_id_or_prefix(ref: str) -> Select[ApiToken, User]:
     conditions = [ApiToken.prefix == ref]
-    if ref.isdigit():
+    # ASCII digits only ("¹".isdigit() is True) and within the integer column's range
+    if ref.isascii() and ref.isdigit() and int(ref) < 2**31:
         conditions.append(ApiToken.id == int(ref))
     return _live().where(or_(*conditions))
 

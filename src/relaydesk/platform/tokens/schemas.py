@@ -1,12 +1,16 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+from relaydesk.kit.validation import no_nul
 
 
 class TokenCreate(BaseModel):
-    name: str = Field(default="API token", min_length=1, max_length=64)
+    name: Annotated[str, AfterValidator(no_nul)] = Field(
+        default="API token", min_length=1, max_length=64
+    )
     kind: Literal["personal", "company"] = "personal"
     api_version: Literal["v2", "v3"] = "v2"
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)

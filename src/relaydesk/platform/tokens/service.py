@@ -66,6 +66,8 @@ async def list_tokens(session: AsyncSession, principal: Principal) -> list[tuple
 async def delete(session: AsyncSession, principal: Principal | None, ref: str) -> ApiToken:
     """Delete by numeric id or visible prefix: within the principal's scope, or across all
     workspaces for the operator (``principal=None``, the CLI)."""
+    if "\x00" in ref:
+        raise NotFound(f"No token {ref!r}.")
     stmt = repository.by_id_or_prefix(ref)
     if principal is not None:
         stmt = tenancy.scoped(stmt, ApiToken, principal)
