@@ -99,7 +99,7 @@ async def resolve(session: AsyncSession, principal: Principal, key: str | None) 
             raise NotFound("Not found.")
         return Target(instance)
     if await repository.workspace_count(session, principal.workspace_id) >= LIMIT:
-        raise Conflict(f"Cannot create object because workspace has reached limit of {LIMIT}.")
+        raise Conflict(drf.limit_reached(LIMIT))
     return Target(None)
 
 

@@ -114,21 +114,7 @@ async def count_of(session: AsyncSession, group: ContactGroup) -> int:
 
 async def ensure_below_limit(session: AsyncSession, principal: Principal) -> None:
     if await repository.count_user_groups(session, principal.workspace_id) >= MAX_GROUPS:
-        raise Conflict(f"Cannot create object because workspace has reached limit of {MAX_GROUPS}.")
-
-
-def name_validator(value: str) -> list[str]:
-    """RapidPro's ``NameValidator``: its first failing rule."""
-    if len(value) > MAX_NAME_LENGTH:
-        return [f"Cannot be longer than {MAX_NAME_LENGTH} characters."]
-    if value != value.strip():
-        return ["Cannot begin or end with whitespace."]
-    for char in '"\\':
-        if char in value:
-            return [f"Cannot contain the character: {char}"]
-    if "\x00" in value:
-        return ["Cannot contain null characters."]
-    return []
+        raise Conflict(drf.limit_reached(MAX_GROUPS))
 
 
 async def query_env(session: AsyncSession, workspace_id: int) -> tuple[dict[str, str], QueryEnv]:
@@ -175,7 +161,7 @@ async def write(
         errors["name"] = [drf.REQUIRED]
     elif name is not None:
         existing = await repository.active_names(session, workspace_id)
-        messages = name_validator(name)
+        messages = drf.name_validator(name, MAX_NAME_LENGTH)
         if drf.is_taken(name, existing, group.id if group is not None else None):
             messages.append(drf.UNIQUE)
         drf.add_error(errors, "name", messages + drf.char_validators(name, MAX_NAME_LENGTH))

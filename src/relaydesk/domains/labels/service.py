@@ -68,22 +68,8 @@ async def resolve(session: AsyncSession, principal: Principal, uuid: str | None)
     if uuid is not None:
         return Target(await _get(session, principal, uuid))
     if await repository.workspace_count(session, principal.workspace_id) >= LIMIT:
-        raise Conflict(f"Cannot create object because workspace has reached limit of {LIMIT}.")
+        raise Conflict(drf.limit_reached(LIMIT))
     return Target(None)
-
-
-def _name_validator(value: str) -> list[str]:
-    """RapidPro's ``NameValidator``: its first failing rule."""
-    if len(value) > MAX_NAME_LENGTH:
-        return [f"Cannot be longer than {MAX_NAME_LENGTH} characters."]
-    if value != value.strip():
-        return ["Cannot begin or end with whitespace."]
-    for char in '"\\':
-        if char in value:
-            return [f"Cannot contain the character: {char}"]
-    if "\x00" in value:
-        return ["Cannot contain null characters."]
-    return []
 
 
 @dataclass(frozen=True)
@@ -102,7 +88,7 @@ async def write(
     elif name is not None:
         existing = await repository.workspace_names(session, principal.workspace_id)
         exclude_id = target.instance.id if target.instance is not None else None
-        messages = _name_validator(name)
+        messages = drf.name_validator(name, MAX_NAME_LENGTH)
         if drf.is_taken(name, existing, exclude_id):
             messages.append(drf.UNIQUE)
         drf.add_error(errors, "name", messages + drf.char_validators(name, MAX_NAME_LENGTH))

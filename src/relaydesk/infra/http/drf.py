@@ -149,3 +149,22 @@ def storable(text: str) -> bool:
     parameters (a 500), and no stored key or name contains one, so such a filter matches
     nothing."""
     return "\x00" not in text
+
+
+def name_validator(value: str, max_length: int = 64) -> list[str]:
+    """RapidPro's ``NameValidator`` (group and label names): its first failing rule."""
+    if len(value) > max_length:
+        return [f"Cannot be longer than {max_length} characters."]
+    if value != value.strip():
+        return ["Cannot begin or end with whitespace."]
+    for char in '"\\':
+        if char in value:
+            return [f"Cannot contain the character: {char}"]
+    if "\x00" in value:
+        return ["Cannot contain null characters."]
+    return []
+
+
+def limit_reached(limit: int) -> str:
+    """RapidPro's message when a workspace already has ``limit`` objects of a kind."""
+    return f"Cannot create object because workspace has reached limit of {limit}."
