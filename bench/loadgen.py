@@ -1,10 +1,12 @@
 """Load generators for bench/run.py: ``wrk`` when available, else a pure-asyncio client.
 
 Both drive ``GET http://127.0.0.1:PORT/PATH`` over N keep-alive HTTP/1.1 connections for a
-fixed number of seconds, after an unmeasured warm-up, and return a :class:`LoadResult`.
+fixed number of seconds, after an unmeasured warm-up, and return a :class:`LoadResult`. Given
+several paths (e.g. different pages of a list), they send them round-robin.
 
 * wrk: ``wrk -t1 -cN -dDs --latency --timeout 10s -s <lua> -H ... URL``. The small Lua script
-  only counts responses whose status is not exactly 200 (wrk itself only reports non-2xx/3xx).
+  counts responses whose status is not exactly 200 (wrk itself only reports non-2xx/3xx) and,
+  with several paths, rotates them in a ``request()`` function (one sequence per wrk thread).
 * fallback: N asyncio stream connections, each writing a request and reading the whole response
   (Content-Length or chunked) in a loop; per-request latency is recorded. It stops at the
   deadline or after ``MAX_REQUESTS`` requests, whichever comes first; requests still in flight
@@ -27,7 +29,7 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -87,18 +89,23 @@ def wrk_path() -> str | None:
 
 def run_load(
     port: int,
-    path: str,
+    path: str | Sequence[str],
     headers: Mapping[str, str],
     *,
     connections: int,
     duration: int,
     warmup: int,
 ) -> LoadResult:
-    """Warm up for ``warmup`` seconds (discarded), then measure for ``duration`` seconds."""
+    """Warm up for ``warmup`` seconds (discarded), then measure for ``duration`` seconds.
+
+    ``path`` is one path (with its query string) or several, sent round-robin."""
+    paths = (path,) if isinstance(path, str) else tuple(path)
+    if not paths:
+        raise LoadError("no path to load")
     wrk = wrk_path()
     if wrk is not None:
-        return _run_wrk(wrk, port, path, headers, connections, duration, warmup)
-    return _run_asyncio(port, path, headers, connections, duration, warmup)
+        return _run_wrk(wrk, port, paths, headers, connections, duration, warmup)
+    return _run_asyncio(port, paths, headers, connections, duration, warmup)
 
 
 # --------------------------------------------------------------------------------------- wrk
@@ -128,6 +135,31 @@ function done(summary, latency, requests)
   end
 end
 """
+
+# Appended with several paths: each request takes the next one (wrk.format keeps the -H headers).
+_WRK_ROTATE = """
+local paths = {%s}
+local next_path = 0
+
+function request()
+  next_path = next_path %% #paths + 1
+  return wrk.format(nil, paths[next_path])
+end
+"""
+
+
+def _lua_string(text: str) -> str:
+    if not text.isascii() or not text.isprintable():
+        raise LoadError(f"path not usable in a wrk script: {text!r}")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def wrk_script(paths: Sequence[str]) -> str:
+    """The Lua script: non-200 counting, plus path rotation when there are several paths."""
+    if len(paths) < 2:
+        return _WRK_SCRIPT
+    return _WRK_SCRIPT + _WRK_ROTATE % ", ".join(map(_lua_string, paths))
+
 
 _TIME_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 _TIME = r"([0-9.]+)(us|ms|s|m|h)\b"
@@ -170,17 +202,17 @@ def parse_wrk(output: str) -> LoadResult:
 def _run_wrk(
     wrk: str,
     port: int,
-    path: str,
+    paths: Sequence[str],
     headers: Mapping[str, str],
     connections: int,
     duration: int,
     warmup: int,
 ) -> LoadResult:
-    url = f"http://{HOST}:{port}{path}"
+    url = f"http://{HOST}:{port}{paths[0]}"
     header_args = [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
     with tempfile.TemporaryDirectory(prefix="relaydesk-bench-wrk-") as tmp:
-        script = Path(tmp) / "count_non200.lua"
-        script.write_text(_WRK_SCRIPT)
+        script = Path(tmp) / "bench.lua"
+        script.write_text(wrk_script(paths))
 
         def wrk_run(seconds: int, *extra: str) -> str:
             argv = [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
@@ -195,8 +227,8 @@ def _run_wrk(
                 raise LoadError(f"wrk exited with {proc.returncode}:\n{proc.stderr}{proc.stdout}")
             return proc.stdout
 
-        if warmup > 0:
-            wrk_run(warmup)
+        if warmup > 0:  # with the script too: several paths are rotated by it
+            wrk_run(warmup, "-s", str(script))
         return parse_wrk(wrk_run(duration, "--latency", "-s", str(script)))
 
 
@@ -257,7 +289,7 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     return status, keep_alive
 
 
-async def _worker(port: int, request: bytes, shared: _Shared, deadline: float) -> None:
+async def _worker(port: int, requests: Sequence[bytes], shared: _Shared, deadline: float) -> None:
     clock = time.perf_counter
     clock_ns = time.perf_counter_ns
     reader: asyncio.StreamReader | None = None
@@ -271,6 +303,7 @@ async def _worker(port: int, request: bytes, shared: _Shared, deadline: float) -
                     shared.errors["connect"] += 1
                     await asyncio.sleep(0.05)
                     continue
+            request = requests[shared.started % len(requests)]  # round-robin over the paths
             shared.started += 1
             t0 = clock_ns()
             try:
@@ -299,13 +332,13 @@ async def _worker(port: int, request: bytes, shared: _Shared, deadline: float) -
 
 
 async def _drive(
-    port: int, request: bytes, connections: int, duration: float, max_requests: int
+    port: int, requests: Sequence[bytes], connections: int, duration: float, max_requests: int
 ) -> tuple[_Shared, float]:
     shared = _Shared(max_requests)
     start_ns = time.perf_counter_ns()
     deadline = time.perf_counter() + duration
     tasks = [
-        asyncio.create_task(_worker(port, request, shared, deadline)) for _ in range(connections)
+        asyncio.create_task(_worker(port, requests, shared, deadline)) for _ in range(connections)
     ]
     done, pending = await asyncio.wait(tasks, timeout=duration + REQUEST_TIMEOUT)
     for task in pending:
@@ -347,20 +380,20 @@ def build_request(port: int, path: str, headers: Mapping[str, str]) -> bytes:
 
 def _run_asyncio(
     port: int,
-    path: str,
+    paths: Sequence[str],
     headers: Mapping[str, str],
     connections: int,
     duration: int,
     warmup: int,
     max_requests: int = MAX_REQUESTS,
 ) -> LoadResult:
-    request = build_request(port, path, headers)
+    requests = [build_request(port, path, headers) for path in paths]
     run = _event_loop_runner()
 
     async def warm_then_measure() -> tuple[_Shared, float]:
         if warmup > 0:
-            await _drive(port, request, connections, warmup, max_requests)
-        return await _drive(port, request, connections, duration, max_requests)
+            await _drive(port, requests, connections, warmup, max_requests)
+        return await _drive(port, requests, connections, duration, max_requests)
 
     shared, seconds = run(warm_then_measure())
     latencies = sorted(shared.latencies_ns)

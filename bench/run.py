@@ -17,7 +17,7 @@ floor) gets a free 127.0.0.1 port, must answer ``/healthz`` and then one request
 with 200, and is loaded the same way: warm-up, then ``--duration`` seconds over ``--connections``
 keep-alive connections. More than 1 % failed requests (anything but 200) aborts the run.
 
-Two kinds of benchmark:
+Three kinds of benchmark:
 
 * ``mode="floor"`` (``workspace``): the app, then the floor (bench/floor_app.py: one Starlette
   route returning the same JSON body the app returned) on another port; prints req/s, p99 and
@@ -30,6 +30,14 @@ Two kinds of benchmark:
   errors for each and the overhead ``1 - rps_on / rps_off`` against the goals (memory < 5 %,
   Redis < 15 %). ``--json``: ``{"name", "off": {...}, "memory": {...}, "redis": {...} | null,
   "overhead_pct", "goal_pct", "pass", ...}``. A goal missed is a result, not a failure.
+* ``mode="pages"`` (``contacts``): seeds 100,000 contacts (with URNs, groups and fields) straight
+  into the SQLite database (bench/contacts_seed.py), then compares the app with a hand-written
+  floor on the same database file (bench/contacts_floor.py: aiosqlite + raw SQL + orjson, no
+  ORM), which must return the same results for page 1 and page 300. For each server: walks the
+  ``next`` links to page 300 and times page 1 and page 300 (median of several fetches each:
+  flatness, goal page 300 within 20 % of page 1), then loads the first 40 pages round-robin.
+  Prints req/s, p99, the app/floor ratios (goal >= 1.0) and the flatness figures. ``--json``:
+  ``{"name", "app", "floor", "ratio", "p99_ratio", "flatness", "pass", "seed", ...}``.
 
 Servers are always stopped (SIGTERM, SIGKILL after 5 s) and the temp dir removed.
 
@@ -44,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import importlib.util
 import json
 import os
@@ -52,11 +61,13 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -64,6 +75,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast
 
 import loadgen
+from contacts_seed import SeedError, SeedSummary, seed_contacts
 from loadgen import HOST, LoadResult
 
 if TYPE_CHECKING:
@@ -95,13 +107,29 @@ class Fixture:
 
 
 @dataclass(frozen=True)
+class Pages:
+    """What a ``mode="pages"`` benchmark needs: a keyset-paginated list endpoint, seeded, against
+    a hand-written floor that reads the same database."""
+
+    seed: Callable[[Path, Fixture], SeedSummary]  # (SQLite database file, fixture)
+    floor_app: str  # "module:app" in bench/, served by uvicorn like floor_app
+    load_pages: int = 40  # the first N pages (following `next` links) are loaded round-robin
+    deep_page: int = 300  # flatness: this page against page 1
+    samples: int = 21  # fetches of page 1 and of the deep page each; medians are compared
+    flatness_goal: float = 1.2  # deep page / page 1 (median latency) at most this
+    ratio_goal: float = 1.0  # app req/s / floor req/s at least this
+
+
+@dataclass(frozen=True)
 class Benchmark:
     path: str
     headers: Callable[[Fixture], dict[str, str]]
     description: str
-    # floor: app vs a bare Starlette app; ratelimit: limiter off vs memory vs Redis backend.
-    mode: Literal["floor", "ratelimit"] = "floor"
+    # floor: app vs a bare Starlette app; ratelimit: limiter off vs memory vs Redis backend;
+    # pages: a seeded list, app vs a hand-written floor on the same database, plus flatness.
+    mode: Literal["floor", "ratelimit", "pages"] = "floor"
     api_version: Literal["v2", "v3"] = "v2"  # of the company token the fixture creates
+    pages: Pages | None = None  # required by mode="pages"
 
 
 def token_auth(fixture: Fixture) -> dict[str, str]:
@@ -110,6 +138,10 @@ def token_auth(fixture: Fixture) -> dict[str, str]:
 
 def bearer_auth(fixture: Fixture) -> dict[str, str]:
     return {"Authorization": f"Bearer {fixture.token}"}
+
+
+def seed_100k_contacts(db_path: Path, fixture: Fixture) -> SeedSummary:
+    return seed_contacts(db_path, fixture.workspace_uuid, fixture.user_email, 100_000)
 
 
 # Adding a benchmark = one entry here (the path must answer 200 to a GET with those headers).
@@ -125,6 +157,14 @@ BENCHMARKS: dict[str, Benchmark] = {
         description="GET /api/v3/tokens with a v3 token: rate limiter off vs memory vs Redis",
         mode="ratelimit",
         api_version="v3",
+    ),
+    "contacts": Benchmark(
+        path="/api/v2/contacts.json",
+        headers=token_auth,
+        description="GET /api/v2/contacts.json, 100,000 seeded contacts: app vs a hand-written "
+        "floor, page 1 vs page 300",
+        mode="pages",
+        pages=Pages(seed=seed_100k_contacts, floor_app="contacts_floor:app"),
     ),
 }
 
@@ -353,12 +393,20 @@ def app_argv(port: int) -> list[str]:
     ]
 
 
-def floor_argv(port: int) -> list[str]:
-    return [
-        *(sys.executable, "-m", "uvicorn", "floor_app:app", "--app-dir", str(BENCH_DIR)),
-        *("--host", HOST, "--port", str(port), "--workers", "1"),
-        *("--log-level", "warning", "--no-access-log", "--loop", "auto", "--http", "auto"),
-    ]
+def uvicorn_argv(app_spec: str) -> Callable[[int], list[str]]:
+    """argv_for(port) serving ``app_spec`` (a module in bench/) the way floors are served."""
+
+    def argv_for(port: int) -> list[str]:
+        return [
+            *(sys.executable, "-m", "uvicorn", app_spec, "--app-dir", str(BENCH_DIR)),
+            *("--host", HOST, "--port", str(port), "--workers", "1"),
+            *("--log-level", "warning", "--no-access-log", "--loop", "auto", "--http", "auto"),
+        ]
+
+    return argv_for
+
+
+floor_argv = uvicorn_argv("floor_app:app")
 
 
 def floor_env(env: Mapping[str, str], path: str, body: bytes | None) -> dict[str, str]:
@@ -414,16 +462,22 @@ class Options:
 
 
 def measure(
-    server: Server, bench: Benchmark, headers: Mapping[str, str], opts: Options
+    server: Server,
+    bench: Benchmark,
+    headers: Mapping[str, str],
+    opts: Options,
+    paths: Sequence[str] | None = None,
 ) -> LoadResult:
+    """Load ``bench.path`` (or ``paths``, round-robin) and check the error rate."""
+    spread = f", {len(paths)} paths round-robin" if paths else ""
     log(
         f"loading {server.label}: {opts.warmup} s warm-up + {opts.duration} s, "
-        f"{opts.connections} connections"
+        f"{opts.connections} connections{spread}"
     )
     try:
         result = loadgen.run_load(
             server.port,
-            bench.path,
+            paths or bench.path,
             headers,
             connections=opts.connections,
             duration=opts.duration,
@@ -461,6 +515,26 @@ def table_row(target: str, row: Mapping[str, Any]) -> str:
     )
 
 
+def app_floor_ratios(app: LoadResult, floor: LoadResult) -> dict[str, float | None]:
+    """``ratio`` (app req/s / floor req/s) and ``p99_ratio`` (app p99 / floor p99)."""
+    return {
+        "ratio": round(app.rps / floor.rps, 4) if floor.rps else None,
+        "p99_ratio": round(app.p99_ms / floor.p99_ms, 4) if floor.p99_ms else None,
+    }
+
+
+def app_floor_lines(result: Mapping[str, Any], goal: str = "") -> list[str]:
+    """The table of the app and floor rows, then the two ratios (``goal`` after req/s)."""
+    lines = [TABLE_HEADER, *(table_row(target, result[target]) for target in ("app", "floor"))]
+    ratio, p99_ratio = result["ratio"], result["p99_ratio"]
+    return [
+        *lines,
+        "",
+        f"ratio (app/floor) req/s: {ratio:.2f}{goal}" if ratio is not None else "ratio: n/a",
+        f"ratio (app/floor) p99:   {p99_ratio:.2f}" if p99_ratio is not None else "p99: n/a",
+    ]
+
+
 # ------------------------------------------------------------------ mode "floor": app vs floor
 
 
@@ -495,10 +569,7 @@ def run_floor_comparison(name: str, bench: Benchmark, opts: Options) -> dict[str
         "body_bytes": {"app": len(body), "floor": len(floor_body)},
         "app": app_result.to_json(),
         "floor": floor_result.to_json(),
-        "ratio": round(app_result.rps / floor_result.rps, 4) if floor_result.rps else None,
-        "p99_ratio": round(app_result.p99_ms / floor_result.p99_ms, 4)
-        if floor_result.p99_ms
-        else None,
+        **app_floor_ratios(app_result, floor_result),
     }
 
 
@@ -506,14 +577,7 @@ def format_floor_table(result: dict[str, Any]) -> str:
     lines = [
         run_header(result) + (" [SELF-TEST: floor vs floor]" if result["self_test"] else ""),
         "",
-        TABLE_HEADER,
-    ]
-    lines += [table_row(target, result[target]) for target in ("app", "floor")]
-    ratio, p99_ratio = result["ratio"], result["p99_ratio"]
-    lines += [
-        "",
-        f"ratio (app/floor) req/s: {ratio:.2f}" if ratio is not None else "ratio: n/a",
-        f"ratio (app/floor) p99:   {p99_ratio:.2f}" if p99_ratio is not None else "p99: n/a",
+        *app_floor_lines(result),
     ]
     return "\n".join(lines)
 
@@ -703,11 +767,250 @@ def format_ratelimit_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# ----------------------------------- mode "pages": a seeded list, app vs hand-written floor
+
+
+def sqlite_database(data_dir: Path) -> Path:
+    """The SQLite file ``relaydesk migrate`` created in the data dir (the default database)."""
+    path = data_dir / "relaydesk.db"
+    if not path.is_file():
+        raise BenchError(f"no SQLite database at {path} after `relaydesk migrate`")
+    return path
+
+
+class KeepAlive:
+    """One keep-alive HTTP/1.1 connection to a server, for timed GETs one after the other."""
+
+    def __init__(self, server: Server, headers: Mapping[str, str]) -> None:
+        self.server = server
+        self.headers = dict(headers)
+        self.conn = http.client.HTTPConnection(HOST, server.port, timeout=30)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def get(self, path: str) -> tuple[float, bytes]:
+        """(milliseconds from sending the request to the end of the body, body); 200 only."""
+        try:
+            started = time.perf_counter()
+            self.conn.request("GET", path, headers=self.headers)
+            response = self.conn.getresponse()
+            body = response.read()
+            elapsed = (time.perf_counter() - started) * 1000
+        except (OSError, http.client.HTTPException) as exc:
+            self.conn.close()
+            self.server.fail(f"GET {path} failed: {type(exc).__name__}: {exc}")
+        if response.status != 200:
+            self.server.fail(f"GET {path} answered {response.status}: {body[:500]!r}")
+        return elapsed, body
+
+    def local_path(self, url: str) -> str:
+        """Path and query of an absolute link the server returned (which must point at it)."""
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "http" or parts.netloc != f"{HOST}:{self.server.port}":
+            self.server.fail(
+                f"a link points elsewhere than http://{HOST}:{self.server.port}: {url}"
+            )
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+@dataclass(frozen=True)
+class Walk:
+    paths: list[str]  # of pages 1, 2, ... (page 1 is the bare path)
+    first: dict[str, Any]  # page 1 and the last page walked, parsed
+    last: dict[str, Any]
+    seconds: float
+
+
+def page_object(server: Server, body: bytes, path: str) -> dict[str, Any]:
+    try:
+        page = json.loads(body)
+    except ValueError:
+        page = None
+    if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+        server.fail(f"GET {path}: not a {{'next', 'previous', 'results'}} page: {body[:300]!r}")
+    return page
+
+
+def walk_pages(client: KeepAlive, path: str, pages: int) -> Walk:
+    """Follow ``next`` links from ``path`` to page ``pages``."""
+    log(f"{client.server.label}: following `next` links to page {pages}")
+    started = time.perf_counter()
+    paths = [path]
+    first = page = page_object(client.server, client.get(path)[1], path)
+    while len(paths) < pages:
+        link = page.get("next")
+        if not isinstance(link, str):
+            client.server.fail(f"page {len(paths)} has no `next` link: only {len(paths)} pages")
+        paths.append(client.local_path(link))
+        page = page_object(client.server, client.get(paths[-1])[1], paths[-1])
+    return Walk(paths, first, page, time.perf_counter() - started)
+
+
+def flatness(client: KeepAlive, walk: Walk, spec: Pages) -> dict[str, Any]:
+    """Median latency of page 1 and of the last page walked, fetched alternately."""
+    first, deep = walk.paths[0], walk.paths[-1]
+    for _ in range(3):  # warm-up (discarded)
+        client.get(first)
+        client.get(deep)
+    first_ms, deep_ms = [], []
+    for _ in range(spec.samples):
+        first_ms.append(client.get(first)[0])
+        deep_ms.append(client.get(deep)[0])
+    page_1, page_n = statistics.median(first_ms), statistics.median(deep_ms)
+    ratio = page_n / page_1
+    return {
+        "page_1_ms": round(page_1, 3),
+        "page_n_ms": round(page_n, 3),
+        "ratio": round(ratio, 4),
+        "pass": ratio <= spec.flatness_goal,
+        "walk_seconds": round(walk.seconds, 2),
+    }
+
+
+def first_difference(app: Any, floor: Any, where: str = "") -> str | None:
+    """Where two JSON values first differ (``None`` if they are equal)."""
+    if isinstance(app, dict) and isinstance(floor, dict):
+        if app.keys() != floor.keys():
+            return f"{where or 'top level'}: keys {sorted(app)} (app) vs {sorted(floor)} (floor)"
+        for key in app:
+            found = first_difference(app[key], floor[key], f"{where}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(app, list) and isinstance(floor, list):
+        if len(app) != len(floor):
+            return f"{where}: {len(app)} items (app) vs {len(floor)} (floor)"
+        for index, (a, f) in enumerate(zip(app, floor, strict=True)):
+            found = first_difference(a, f, f"{where}[{index}]")
+            if found:
+                return found
+        return None
+    if app != floor or type(app) is not type(floor):
+        return f"{where}: {app!r} (app) vs {floor!r} (floor)"
+    return None
+
+
+def same_results(app: Walk, floor: Walk) -> None:
+    """The floor must do the app's work: same results on page 1 and on the deep page."""
+    pages = ((1, app.first, floor.first), (len(app.paths), app.last, floor.last))
+    for number, app_page, floor_page in pages:
+        found = first_difference(app_page["results"], floor_page["results"], "results")
+        if found:
+            raise BenchError(
+                f"the floor does not return the app's page {number}: {found}. Update "
+                "the floor (bench/contacts_floor.py) so both do the same work"
+            )
+
+
+def run_pages(name: str, bench: Benchmark, opts: Options) -> dict[str, Any]:
+    spec = bench.pages
+    if spec is None:
+        raise BenchError(f"benchmark {name!r} has mode 'pages' but no Pages spec")
+    with workdir(name) as (tmp, env), contextlib.ExitStack() as stack:
+        fixture = create_fixture(env, tmp, bench.api_version)
+        database = sqlite_database(tmp)
+        log(f"seeding {database}")
+        try:
+            seeded = spec.seed(database, fixture)
+        except SeedError as exc:
+            raise BenchError(f"seeding: {exc}") from exc
+        log(f"seeded {seeded.contacts} contacts in {seeded.seconds:.1f} s")
+        headers = bench.headers(fixture)
+
+        app = stack.enter_context(running("app", app_argv, env, tmp))
+        app_body = preflight(app, bench.path, headers)
+        page_size = len(page_object(app, app_body, bench.path)["results"])
+        floor_vars = {
+            "BENCH_FLOOR_DB": str(database),
+            "BENCH_FLOOR_PATH": bench.path,
+            "BENCH_FLOOR_PAGE_SIZE": str(page_size),
+        }
+        floor_cmd = uvicorn_argv(spec.floor_app)
+        floor = stack.enter_context(running("floor", floor_cmd, {**env, **floor_vars}, tmp))
+        floor_body = preflight(floor, bench.path, headers)
+
+        walks: dict[str, Walk] = {}
+        flat: dict[str, dict[str, Any]] = {}
+        for server in (app, floor):
+            client = KeepAlive(server, headers)
+            try:
+                walks[server.label] = walk_pages(client, bench.path, spec.deep_page)
+                flat[server.label] = flatness(client, walks[server.label], spec)
+            finally:
+                client.close()
+        same_results(walks["app"], walks["floor"])
+
+        load_paths = {label: walk.paths[: spec.load_pages] for label, walk in walks.items()}
+        app_result = measure(app, bench, headers, opts, load_paths["app"])
+        floor_result = measure(floor, bench, headers, opts, load_paths["floor"])
+
+    ratios = app_floor_ratios(app_result, floor_result)
+    ratio = ratios["ratio"]
+    return {
+        "name": name,
+        "path": bench.path,
+        "loadgen": app_result.tool,
+        "duration": opts.duration,
+        "warmup": opts.warmup,
+        "connections": opts.connections,
+        "page_size": page_size,
+        "load_pages": spec.load_pages,
+        "seed": seeded.to_json(),
+        "body_bytes": {"app": len(app_body), "floor": len(floor_body)},
+        "app": app_result.to_json(),
+        "floor": floor_result.to_json(),
+        **ratios,
+        "ratio_goal": spec.ratio_goal,
+        "flatness": {
+            "page_n": spec.deep_page,
+            "samples": spec.samples,
+            "goal_ratio": spec.flatness_goal,
+            **flat,
+        },
+        "pass": {
+            "ratio": ratio >= spec.ratio_goal if ratio is not None else None,
+            "flatness": flat["app"]["pass"],
+        },
+    }
+
+
+def mark(passed: bool | None) -> str:
+    return {True: "PASS", False: "MISS", None: "n/a"}[passed]
+
+
+def format_pages_table(result: dict[str, Any]) -> str:
+    flat = result["flatness"]
+    n = flat["page_n"]
+    seed = result["seed"]
+    lines = [
+        run_header(result),
+        f"{seed['contacts']} contacts seeded ({seed['groups']} groups, {seed['fields']} fields); "
+        f"pages of {result['page_size']}, pages 1-{result['load_pages']} loaded round-robin",
+        "",
+        *app_floor_lines(
+            result, f"  goal >= {result['ratio_goal']:.2f}: {mark(result['pass']['ratio'])}"
+        ),
+        "",
+        f"flatness (median of {flat['samples']} fetches each)",
+        f"{'target':<8} {'page 1 ms':>10} {f'page {n} ms':>12} {f'page {n}/1':>11}",
+    ]
+    for target in ("app", "floor"):
+        row = flat[target]
+        goal = f"  goal <= {flat['goal_ratio']:.2f}: {mark(row['pass'])}" if target == "app" else ""
+        lines.append(
+            f"{target:<8} {row['page_1_ms']:>10.2f} {row['page_n_ms']:>12.2f} "
+            f"{row['ratio']:>11.2f}{goal}"
+        )
+    return "\n".join(lines)
+
+
 Runner = Callable[[str, Benchmark, Options], dict[str, Any]]
 Formatter = Callable[[dict[str, Any]], str]
 RUNNERS: dict[str, tuple[Runner, Formatter]] = {
     "floor": (run_floor_comparison, format_floor_table),
     "ratelimit": (run_ratelimit, format_ratelimit_table),
+    "pages": (run_pages, format_pages_table),
 }
 
 
@@ -768,9 +1071,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(list_benchmarks(), file=sys.stderr)
         return 2
     if args.self_test and bench.mode != "floor":
-        print("bench: --self-test only applies to app-vs-floor benchmarks", file=sys.stderr)
+        print("bench: --self-test only applies to mode 'floor' (workspace)", file=sys.stderr)
         return 2
-    for module in ("uvicorn", "starlette"):
+    floor_needs = ("aiosqlite", "orjson") if bench.mode == "pages" else ()
+    for module in ("uvicorn", "starlette", *floor_needs):
         if not _importable(module):
             log(f"{module} is not importable by {sys.executable}; use the project's virtualenv")
             return 1

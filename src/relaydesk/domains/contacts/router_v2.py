@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from relaydesk.domains.contacts import service
-from relaydesk.domains.contacts.schemas import ContactActionWrite, ContactRead
+from relaydesk.domains.contacts.schemas import ContactActionWrite, ContactRead, ContactWrite
 from relaydesk.exceptions import InvalidArgs
 from relaydesk.infra.http.docs import EndpointDoc, FieldDoc
 from relaydesk.infra.http.pagination import keyset_page
@@ -146,8 +146,14 @@ endpoints: list[V2Endpoint] = [
         tag="contacts",
         rate_group=RATE_GROUP,
         operations={
-            "GET": Operation(list_contacts, "List contacts", ContactRead),
-            "POST": Operation(write_contact, "Create or update a contact", ContactRead, 201),
+            "GET": Operation(list_contacts, "List contacts", ContactRead, paginated=True),
+            "POST": Operation(
+                write_contact,
+                "Create or update a contact",
+                ContactRead,
+                201,
+                body_model=ContactWrite,
+            ),
             "DELETE": Operation(delete_contact, "Delete a contact", status_code=204),
         },
     ),
@@ -156,7 +162,12 @@ endpoints: list[V2Endpoint] = [
         tag="contacts",
         rate_group=RATE_GROUP,
         operations={
-            "POST": Operation(contact_actions, "Act on many contacts", status_code=204),
+            "POST": Operation(
+                contact_actions,
+                "Act on many contacts",
+                status_code=204,
+                body_model=ContactActionWrite,
+            ),
         },
     ),
 ]

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import Response
 
 from relaydesk.domains.fields import service
-from relaydesk.domains.fields.schemas import FieldRead
+from relaydesk.domains.fields.schemas import FieldRead, FieldWrite
 from relaydesk.infra.http.docs import EndpointDoc, FieldDoc
 from relaydesk.infra.http.pagination import keyset_page
 from relaydesk.infra.http.responses import FastJSONResponse
@@ -73,8 +73,14 @@ endpoints = [
     V2Endpoint(
         doc=DOC,
         operations={
-            "GET": Operation(list_fields, "List contact fields", FieldRead),
-            "POST": Operation(write_field, "Create or update a contact field", FieldRead, 201),
+            "GET": Operation(list_fields, "List contact fields", FieldRead, paginated=True),
+            "POST": Operation(
+                write_field,
+                "Create or update a contact field",
+                FieldRead,
+                201,
+                body_model=FieldWrite,
+            ),
         },
     )
 ]

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import Response
 
 from relaydesk.domains.globals import service
-from relaydesk.domains.globals.schemas import GlobalRead
+from relaydesk.domains.globals.schemas import GlobalRead, GlobalWrite
 from relaydesk.infra.http.docs import EndpointDoc, FieldDoc
 from relaydesk.infra.http.pagination import keyset_page
 from relaydesk.infra.http.responses import FastJSONResponse
@@ -79,8 +79,14 @@ endpoints = [
     V2Endpoint(
         doc=DOC,
         operations={
-            "GET": Operation(list_globals, "List globals", GlobalRead),
-            "POST": Operation(write_global, "Create a global or change its value", GlobalRead, 201),
+            "GET": Operation(list_globals, "List globals", GlobalRead, paginated=True),
+            "POST": Operation(
+                write_global,
+                "Create a global or change its value",
+                GlobalRead,
+                201,
+                body_model=GlobalWrite,
+            ),
         },
     )
 ]

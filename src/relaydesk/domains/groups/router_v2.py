@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import Response
 
 from relaydesk.domains.groups import service
-from relaydesk.domains.groups.schemas import GroupRead
+from relaydesk.domains.groups.schemas import GroupRead, GroupWrite
 from relaydesk.infra.http import drf
 from relaydesk.infra.http.docs import EndpointDoc, FieldDoc
 from relaydesk.infra.http.pagination import keyset_page
@@ -105,8 +105,14 @@ endpoints = [
     V2Endpoint(
         doc=DOC,
         operations={
-            "GET": Operation(list_groups, "List contact groups", GroupRead),
-            "POST": Operation(write_group, "Create or update a contact group", GroupRead, 201),
+            "GET": Operation(list_groups, "List contact groups", GroupRead, paginated=True),
+            "POST": Operation(
+                write_group,
+                "Create or update a contact group",
+                GroupRead,
+                201,
+                body_model=GroupWrite,
+            ),
             "DELETE": Operation(delete_group, "Delete a contact group", status_code=204),
         },
     )

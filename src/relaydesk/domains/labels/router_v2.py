@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import Response
 
 from relaydesk.domains.labels import service
-from relaydesk.domains.labels.schemas import LabelRead
+from relaydesk.domains.labels.schemas import LabelRead, LabelWrite
 from relaydesk.infra.http import drf
 from relaydesk.infra.http.docs import EndpointDoc, FieldDoc
 from relaydesk.infra.http.pagination import keyset_page
@@ -77,8 +77,14 @@ endpoints = [
     V2Endpoint(
         doc=DOC,
         operations={
-            "GET": Operation(list_labels, "List message labels", LabelRead),
-            "POST": Operation(write_label, "Create or rename a message label", LabelRead, 201),
+            "GET": Operation(list_labels, "List message labels", LabelRead, paginated=True),
+            "POST": Operation(
+                write_label,
+                "Create or rename a message label",
+                LabelRead,
+                201,
+                body_model=LabelWrite,
+            ),
             "DELETE": Operation(delete_label, "Delete a message label", status_code=204),
         },
     )

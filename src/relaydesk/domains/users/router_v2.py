@@ -68,6 +68,8 @@ async def list_users(call: V2Request) -> dict[str, Any]:
 endpoints = [
     V2Endpoint(
         doc=DOC,
-        operations={"GET": Operation(list_users, "List the workspace's users", MemberRead)},
+        operations={
+            "GET": Operation(list_users, "List the workspace's users", MemberRead, paginated=True)
+        },
     )
 ]

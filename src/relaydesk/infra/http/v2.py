@@ -81,6 +81,8 @@ class Operation:
     summary: str
     response_model: type[BaseModel] | None = None
     status_code: int = 200
+    paginated: bool = False  # the response is {"next", "previous", "results": [response_model]}
+    body_model: type[BaseModel] | None = None  # the JSON body (documentation / OpenAPI)
 
 
 @dataclass
@@ -178,10 +180,11 @@ class V2API:
     def openapi(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """(paths, component schemas) for every endpoint and alias."""
         models = {
-            op.response_model
+            model
             for endpoint in self.endpoints
             for op in endpoint.operations.values()
-            if op.response_model is not None
+            for model in (op.response_model, op.body_model)
+            if model is not None
         }
         refs, top = models_json_schema(
             [(model, "serialization") for model in sorted(models, key=lambda m: m.__name__)],
@@ -203,9 +206,10 @@ class V2API:
                     }
                     if op.response_model is not None:
                         ref = refs[(op.response_model, "serialization")]
+                        schema = _page_schema(ref) if op.paginated else ref
                         responses[str(op.status_code)] = {
                             "description": "Success",
-                            "content": {"application/json": {"schema": ref}},
+                            "content": {"application/json": {"schema": schema}},
                         }
                     else:
                         responses[str(op.status_code)] = {"description": "Success"}
@@ -228,5 +232,27 @@ class V2API:
                         "responses": responses,
                         "security": SECURITY,
                     }
+                    if op.body_model is not None:
+                        item[method.lower()]["requestBody"] = {
+                            "required": False,
+                            "content": {
+                                "application/json": {
+                                    "schema": refs[(op.body_model, "serialization")]
+                                }
+                            },
+                        }
                 paths[f"{PREFIX}/{slug}.json"] = item
         return paths, schemas
+
+
+def _page_schema(item: dict[str, Any]) -> dict[str, Any]:
+    link = {"anyOf": [{"type": "string", "format": "uri"}, {"type": "null"}]}
+    return {
+        "type": "object",
+        "required": ["next", "previous", "results"],
+        "properties": {
+            "next": {**link, "description": "The next page, or null on the last page."},
+            "previous": {**link, "description": "The previous page, or null on the first."},
+            "results": {"type": "array", "items": item},
+        },
+    }
