@@ -24,7 +24,11 @@ def list_statement(
     before: datetime | None = None,
     after: datetime | None = None,
 ) -> Select[Contact]:
-    stmt = scoped(select(Contact), Contact, principal).where(Contact.is_active.is_(not deleted))
+    # plain rows (every column), not ORM entities: a page of 250 renders without building
+    # and tracking 250 objects (rows have the same attribute names)
+    stmt = scoped(select(*Contact.__table__.c), Contact, principal).where(
+        Contact.is_active.is_(not deleted)
+    )
     if uuid is not None:
         stmt = stmt.where(Contact.uuid == uuid)
     if urn_identity is not None:
@@ -53,7 +57,7 @@ def list_statement(
 
 def empty_statement(principal: Principal) -> Select[Contact]:
     """A list that matches nothing (e.g. filtering by a group that doesn't exist)."""
-    return scoped(select(Contact), Contact, principal).where(Contact.id == -1)
+    return scoped(select(*Contact.__table__.c), Contact, principal).where(Contact.id == -1)
 
 
 async def get_by_uuid(session: AsyncSession, principal: Principal, uuid: str) -> Contact | None:
@@ -103,16 +107,30 @@ async def active_by_refs(
 async def urns_for_contacts(
     session: AsyncSession, contact_ids: Sequence[int]
 ) -> dict[int, list[ContactURN]]:
-    """URNs per contact, highest priority first (one query)."""
-    found: dict[int, list[ContactURN]] = {cid: [] for cid in contact_ids}
+    """URNs per contact, highest priority first (one query), as entities (for changes)."""
+    return await _urns(session, contact_ids, select(ContactURN), scalars=True)
+
+
+async def urn_rows_for_contacts(
+    session: AsyncSession, contact_ids: Sequence[int]
+) -> dict[int, list[Any]]:
+    """The same as plain rows with ContactURN's attribute names (read-only, for rendering:
+    no ORM objects to build and track)."""
+    return await _urns(session, contact_ids, select(*ContactURN.__table__.c), scalars=False)
+
+
+async def _urns(
+    session: AsyncSession, contact_ids: Sequence[int], stmt: Select[Any], *, scalars: bool
+) -> dict[int, list[Any]]:
+    found: dict[int, list[Any]] = {cid: [] for cid in contact_ids}
     if not contact_ids:
         return found
-    rows = await session.execute(
-        select(ContactURN)
-        .where(ContactURN.contact_id.in_(list(contact_ids)))
-        .order_by(ContactURN.contact_id, ContactURN.priority.desc(), ContactURN.id)
+    result = await session.execute(
+        stmt.where(ContactURN.contact_id.in_(list(contact_ids))).order_by(
+            ContactURN.contact_id, ContactURN.priority.desc(), ContactURN.id
+        )
     )
-    for urn in rows.scalars():
+    for urn in result.scalars() if scalars else result:
         if urn.contact_id is not None:
             found[urn.contact_id].append(urn)
     return found

@@ -255,7 +255,7 @@ async def render_many(
     groups: Mapping[int, list[ContactGroup]] = {}
     if live:
         fields = await fields_service.active_fields(session, principal.workspace_id)
-        urn_rows = await repository.urns_for_contacts(session, live)
+        urn_rows = await repository.urn_rows_for_contacts(session, live)
         groups = await groups_service.groups_for_contacts(session, live)
     return [
         _to_wire(

@@ -60,6 +60,7 @@ SCHEMES: frozenset[str] = frozenset(
 MAX_LENGTH = 255  # of a URN string as posted
 
 _ESCAPES = {"#": "%23", "%": "%25", "?": "%3F"}
+_ESCAPE_CHARS = frozenset(_ESCAPES)
 _HANDLE = re.compile(r"[a-zA-Z0-9_]{1,15}")
 _DIGITS = re.compile(r"[0-9]+")
 _VIBER = re.compile(r"[a-zA-Z0-9_=+/]{1,24}")
@@ -87,6 +88,8 @@ class URN:
 
 
 def _escape(value: str) -> str:
+    if not _ESCAPE_CHARS.intersection(value):  # the common case: nothing to escape
+        return value
     return "".join(_ESCAPES.get(c, c) for c in value)
 
 

@@ -45,6 +45,11 @@ def _decode(cursor: str, sort_is_time: bool) -> tuple[Any, int, bool]:
     return sort_value, row_id, reverse
 
 
+def _item(row: Any) -> Any:
+    """An ORM entity for ``select(Model)``; the row itself for ``select(*columns)``."""
+    return row[0] if len(row) == 1 else row
+
+
 async def keyset_page(
     session: AsyncSession,
     stmt: Select[Any],
@@ -80,7 +85,7 @@ async def keyset_page(
         rows.reverse()
 
     def link(row: Any, backwards: bool) -> str:
-        obj = row[0]
+        obj = _item(row)
         edge = [_position(getattr(obj, sort.key)), getattr(obj, id_column.key)]
         return str(request.url.include_query_params(cursor=cursors.encode(edge, backwards)))
 
@@ -89,5 +94,5 @@ async def keyset_page(
     return {
         "next": link(rows[-1], False) if has_next else None,
         "previous": link(rows[0], True) if has_previous else None,
-        "results": await render([row[0] for row in rows]) if rows else [],
+        "results": await render([_item(row) for row in rows]) if rows else [],
     }
