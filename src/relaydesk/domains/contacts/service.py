@@ -256,7 +256,7 @@ async def render_many(
     if live:
         fields = await fields_service.active_fields(session, principal.workspace_id)
         urn_rows = await repository.urn_rows_for_contacts(session, live)
-        groups = await groups_service.groups_for_contacts(session, live)
+        groups = await groups_service.group_refs_for_contacts(session, live)
     return [
         _to_wire(
             c,

@@ -130,6 +130,23 @@ async def groups_of_contacts(
     return dict(found)
 
 
+async def group_refs_of_contacts(
+    session: AsyncSession, contact_ids: Sequence[int]
+) -> dict[int, list[Any]]:
+    """Like :func:`groups_of_contacts`, as plain ``(uuid, name)`` rows: for rendering pages."""
+    found: dict[int, list[Any]] = defaultdict(list)
+    for batch in chunks(dict.fromkeys(contact_ids)):
+        stmt = (
+            select(members.contact_id, ContactGroup.uuid, ContactGroup.name)
+            .join(ContactGroup, ContactGroup.id == members.group_id)
+            .where(members.contact_id.in_(batch), ContactGroup.is_active.is_(True))
+            .order_by(members.contact_id, ContactGroup.id)
+        )
+        for row in (await session.execute(stmt)).all():
+            found[int(row.contact_id)].append(row)
+    return dict(found)
+
+
 async def member_ids(
     session: AsyncSession, group_id: int, contact_ids: Sequence[int] | None = None
 ) -> set[int]:

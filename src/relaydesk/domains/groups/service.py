@@ -279,6 +279,14 @@ async def groups_for_contacts(
     return await repository.groups_of_contacts(session, contact_ids)
 
 
+async def group_refs_for_contacts(
+    session: AsyncSession, contact_ids: list[int]
+) -> dict[int, list[Any]]:
+    """Each contact's active groups as rows with ``uuid`` and ``name`` (for rendering: no ORM
+    objects). Contacts in no group are absent."""
+    return await repository.group_refs_of_contacts(session, contact_ids)
+
+
 async def set_manual_groups(
     session: AsyncSession, principal: Principal, contact: Contact, groups: list[ContactGroup]
 ) -> None:
