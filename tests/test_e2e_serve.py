@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,6 +52,38 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 def cli_json(env: dict[str, str], *args: str) -> object:
     return json.loads(cli(env, *args, "--json").stdout)
+
+
+def provision(
+    env: dict[str, str],
+    name: str,
+    *workspace_options: str,
+    email: str | None = None,
+    token_options: Sequence[str] = (),
+) -> tuple[str, str]:
+    """Through the CLI: ``workspace create NAME *workspace_options``, an administrator (``email``,
+    by default ``admin@<name>.example``) and a company token of theirs (``token create`` with
+    ``token_options`` added). Returns (workspace uuid, token plaintext)."""
+    workspace = cli_json(env, "workspace", "create", name, *workspace_options)
+    assert isinstance(workspace, dict)
+    uuid = str(workspace["uuid"])
+    email = email or f"admin@{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.example"
+    user = cli_json(env, "user", "create", email, "--workspace", uuid, "--role", "administrator")
+    assert isinstance(user, dict)
+    token = cli_json(
+        env,
+        "token",
+        "create",
+        "--workspace",
+        uuid,
+        "--user",
+        email,
+        "--kind",
+        "company",
+        *token_options,
+    )
+    assert isinstance(token, dict)
+    return uuid, str(token["token"])
 
 
 @contextmanager

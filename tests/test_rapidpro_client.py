@@ -25,7 +25,7 @@ from temba_client.exceptions import TembaConnectionError, TembaTokenError
 from temba_client.v2 import TembaClient
 from temba_client.v2.types import Org
 
-from tests.test_e2e_serve import cli, cli_json, fresh_database, server
+from tests.test_e2e_serve import cli, cli_json, fresh_database, provision, server
 
 ORG_FIELDS = [
     "uuid",
@@ -60,10 +60,8 @@ def live(
         banner = out.read_text()
         match = re.search(r"company token\s*:\s*(rd_\w+)", banner)
         assert match, banner
-        created = cli_json(
+        acme, token = provision(
             env,
-            "workspace",
-            "create",
             "Acme Rwanda",
             "--country",
             "RW",
@@ -73,33 +71,10 @@ def live(
             "eng",
             "--timezone",
             "Africa/Kigali",
+            email="ops@acme.example",
+            token_options=("--name", "rapidpro-python"),
         )
-        assert isinstance(created, dict)
-        cli_json(
-            env,
-            "user",
-            "create",
-            "ops@acme.example",
-            "--workspace",
-            created["uuid"],
-            "--role",
-            "administrator",
-        )
-        token = cli_json(
-            env,
-            "token",
-            "create",
-            "--workspace",
-            created["uuid"],
-            "--user",
-            "ops@acme.example",
-            "--kind",
-            "company",
-            "--name",
-            "rapidpro-python",
-        )
-        assert isinstance(token, dict)
-        yield Live(base, env, match.group(1), created["uuid"], token["token"])
+        yield Live(base, env, match.group(1), acme, token)
 
 
 def raw_workspace(base: str, token: str, path: str = "/api/v2/workspace.json") -> dict[str, object]:

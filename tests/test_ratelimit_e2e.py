@@ -14,7 +14,7 @@ from temba_client.exceptions import TembaRateExceededError
 from temba_client.v2 import TembaClient
 
 from tests.services import need
-from tests.test_e2e_serve import cli, cli_json, fresh_database, server
+from tests.test_e2e_serve import fresh_database, provision, server
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -27,32 +27,8 @@ def test_two_processes_share_exact_counts_through_redis(backend: str, tmp_path: 
             "RELAYDESK_REDIS_URL": "redis://127.0.0.1:6379/0",
             "RELAYDESK_REDIS_PREFIX": prefix,
         }
-        created = cli_json(env, "workspace", "create", "Shared", "--plan", "standard")
-        assert isinstance(created, dict)
-        ws = created["uuid"]
-        cli(
-            env,
-            "user",
-            "create",
-            "ops@shared.example",
-            "--workspace",
-            ws,
-            "--role",
-            "administrator",
-        )
-        token = cli_json(
-            env,
-            "token",
-            "create",
-            "--workspace",
-            ws,
-            "--user",
-            "ops@shared.example",
-            "--kind",
-            "company",
-        )
-        assert isinstance(token, dict)
-        headers = {"Authorization": f"Token {token['token']}"}
+        _ws, token = provision(env, "Shared", "--plan", "standard", email="ops@shared.example")
+        headers = {"Authorization": f"Token {token}"}
         with ExitStack() as stack:
             one, _, _ = stack.enter_context(server(env, tmp_path / "one"))
             two, _, _ = stack.enter_context(server(env, tmp_path / "two"))
@@ -68,7 +44,7 @@ def test_two_processes_share_exact_counts_through_redis(backend: str, tmp_path: 
             assert statuses[:300] == [200] * 300
 
             # RapidPro's client turns the 429 into TembaRateExceededError with the wait
-            rapidpro = TembaClient(one, token["token"])
+            rapidpro = TembaClient(one, token)
             with pytest.raises(TembaRateExceededError) as excinfo:
                 rapidpro.get_org()
             assert 1 <= excinfo.value.retry_after <= 60

@@ -13,7 +13,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 
-from tests.test_e2e_serve import cli, cli_json, fresh_database, server
+from tests.test_e2e_serve import fresh_database, provision, server
 
 EXAMPLES = int(os.environ.get("RELAYDESK_FUZZ_EXAMPLES", "25"))
 
@@ -22,33 +22,17 @@ EXAMPLES = int(os.environ.get("RELAYDESK_FUZZ_EXAMPLES", "25"))
 def test_no_server_errors(backend: str, tmp_path: Path) -> None:
     with fresh_database(backend, tmp_path) as base_env:
         env = {**base_env, "RELAYDESK_RATE_LIMITS": "off", "RELAYDESK_LOG_LEVEL": "warning"}
-        ws = cli_json(env, "workspace", "create", "Fuzz", "--country", "RW", "--language", "eng")
-        assert isinstance(ws, dict)
-        cli(
+        _ws, key = provision(
             env,
-            "user",
-            "create",
-            "fuzz@x.example",
-            "--workspace",
-            ws["uuid"],
-            "--role",
-            "administrator",
+            "Fuzz",
+            "--country",
+            "RW",
+            "--language",
+            "eng",
+            email="fuzz@x.example",
+            token_options=("--api-version", "v3"),
         )
-        key = cli_json(
-            env,
-            "token",
-            "create",
-            "--workspace",
-            ws["uuid"],
-            "--user",
-            "fuzz@x.example",
-            "--kind",
-            "company",
-            "--api-version",
-            "v3",
-        )
-        assert isinstance(key, dict)
-        headers = {"Authorization": f"Bearer {key['token']}"}
+        headers = {"Authorization": f"Bearer {key}"}
         with server(env, tmp_path) as (base, _, log):
             schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
             failures: list[str] = []
