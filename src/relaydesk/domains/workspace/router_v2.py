@@ -30,7 +30,11 @@ DOC = EndpointDoc(
 
 
 async def get_workspace(call: V2Request) -> dict[str, Any]:
-    return await service.read_for(call.session, call.principal, call.state.workspace_cache)
+    cache = call.state.workspace_cache
+    cached = service.cached_for(call.principal, cache)  # no session needed on a hit
+    if cached is not None:
+        return cached
+    return await service.read_for(call.session, call.principal, cache)
 
 
 endpoint = V2Endpoint(

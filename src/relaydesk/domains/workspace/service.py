@@ -132,6 +132,11 @@ def to_admin(workspace: Workspace, settings: Settings) -> WorkspaceAdminOut:
     )
 
 
+def cached_for(principal: Principal, cache: WorkspaceCache) -> dict[str, Any] | None:
+    """The principal's workspace in wire form if cached (see :func:`read_for`)."""
+    return cache.get(principal.workspace_id)
+
+
 async def read_for(
     session: AsyncSession, principal: Principal, cache: WorkspaceCache
 ) -> dict[str, Any]:
