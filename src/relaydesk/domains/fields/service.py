@@ -7,7 +7,6 @@ administrators create and change them. Rules are RapidPro's (``ContactFieldWrite
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,25 +61,14 @@ RESERVED_KEYS = frozenset(
 )
 
 WRITERS = frozenset({Role.ADMINISTRATOR, Role.EDITOR})
-PERMISSION_DENIED = "You do not have permission to perform this action."
-
-_NAME = re.compile(r"^[A-Za-z0-9\- ]+$")
-_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
-_NOT_KEY_CHARS = re.compile(r"[^a-z0-9]+")
-
-
-def make_key(name: str) -> str:
-    """RapidPro's ``ContactField.make_key``: "Nick Name" → "nick_name". Not necessarily valid."""
-    spaced = _NOT_KEY_CHARS.sub(" ", name.lower())
-    return _NOT_KEY_CHARS.sub("_", spaced.strip())
 
 
 def is_valid_key(key: str) -> bool:
-    return bool(_KEY.match(key)) and key not in RESERVED_KEYS and len(key) <= MAX_KEY_LENGTH
+    return bool(drf.KEY_RE.match(key)) and key not in RESERVED_KEYS and len(key) <= MAX_KEY_LENGTH
 
 
 def is_valid_name(name: str) -> bool:
-    return name == name.strip() and bool(_NAME.match(name)) and len(name) <= MAX_NAME_LENGTH
+    return name == name.strip() and bool(drf.NAME_RE.match(name)) and len(name) <= MAX_NAME_LENGTH
 
 
 async def active_fields(session: AsyncSession, workspace_id: int) -> dict[str, ContactField]:
@@ -126,7 +114,7 @@ def _check_name(value: str, existing: list[tuple[int, str]], exclude_id: int | N
         return messages
     if not is_valid_name(value):
         return ["Can only contain letters, numbers and hypens."]
-    key = make_key(value)
+    key = drf.make_key(value)
     if not is_valid_key(key):
         return [f'Generated key "{key}" is invalid or a reserved name.']
     return []
@@ -143,7 +131,7 @@ async def resolve(session: AsyncSession, principal: Principal, key: str | None) 
     """RapidPro's order before the body is read: permission (403), then the field with
     ``key`` (404) or, to create, the workspace's limit (409)."""
     if principal.role not in WRITERS:
-        raise Forbidden(PERMISSION_DENIED)
+        raise Forbidden(drf.PERMISSION_DENIED)
     if key is not None:
         instance = await repository.get_active(session, principal, key)
         if instance is None:
@@ -199,7 +187,7 @@ async def write(
 async def _create(
     session: AsyncSession, principal: Principal, name: str, value_type: str, name_field: str
 ) -> ContactField:
-    key = make_key(name)
+    key = drf.make_key(name)
     field = await repository.get_by_key(session, principal, key)
     if field is not None and field.is_active:  # "Nick Name" after "nick-name": same key
         raise InvalidArgs("Key taken.", errors={name_field: [drf.UNIQUE]})

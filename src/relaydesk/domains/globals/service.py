@@ -8,7 +8,6 @@ Agents can't use globals (as in RapidPro).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,30 +30,19 @@ from relaydesk.kit.time import format_datetime, utcnow
 from relaydesk.models import Global, Role
 
 LIMIT = 250  # RapidPro's default ORG_LIMIT_DEFAULTS["globals"]
-PERMISSION_DENIED = "You do not have permission to perform this action."
-
-_NAME = re.compile(r"^[A-Za-z0-9\- ]+$")
-_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
-_NOT_KEY_CHARS = re.compile(r"[^a-z0-9]+")
-
-
-def make_key(name: str) -> str:
-    """RapidPro's ``Global.make_key``: "Org Name" → "org_name". Not necessarily valid."""
-    spaced = _NOT_KEY_CHARS.sub(" ", name.lower())
-    return _NOT_KEY_CHARS.sub("_", spaced.strip())
 
 
 def is_valid_key(key: str) -> bool:
-    return bool(_KEY.match(key)) and len(key) <= MAX_KEY_LENGTH
+    return bool(drf.KEY_RE.match(key)) and len(key) <= MAX_KEY_LENGTH
 
 
 def is_valid_name(name: str) -> bool:
-    return bool(_NAME.match(name)) and len(name) <= MAX_NAME_LENGTH
+    return bool(drf.NAME_RE.match(name)) and len(name) <= MAX_NAME_LENGTH
 
 
 def _ensure_allowed(principal: Principal) -> None:
     if principal.role is Role.AGENT:
-        raise Forbidden(PERMISSION_DENIED)
+        raise Forbidden(drf.PERMISSION_DENIED)
 
 
 def list_query(
@@ -126,7 +114,7 @@ async def write(
         messages += drf.char_validators(name, MAX_NAME_LENGTH)
         if not messages and not is_valid_name(name):
             messages = ["Name contains illegal characters."]
-        elif not messages and not is_valid_key(make_key(name)):
+        elif not messages and not is_valid_key(drf.make_key(name)):
             messages = ["Name creates Key that is invalid"]
         drf.add_error(errors, "name", messages)
     if errors or value is None:
@@ -141,7 +129,7 @@ async def write(
     if name is None:
         message = "Name is required when creating new global."
         raise InvalidArgs(message, errors={"non_field_errors": [message]})
-    key = make_key(name)
+    key = drf.make_key(name)
     if await repository.workspace_key_taken(session, principal.workspace_id, key):
         raise InvalidArgs("Key taken.", errors={"name": [drf.UNIQUE]})
     item = Global(

@@ -215,7 +215,7 @@ async def write(
 def ensure_editor(principal: Principal) -> None:
     """RapidPro lets agents read groups but not change them."""
     if principal.role is Role.AGENT:
-        raise Forbidden("You do not have permission to perform this action.")
+        raise Forbidden(drf.PERMISSION_DENIED)
 
 
 async def delete(session: AsyncSession, principal: Principal, uuid: str | None) -> ContactGroup:

@@ -24,12 +24,11 @@ from relaydesk.kit.time import utcnow
 from relaydesk.models import Label, Role
 
 LIMIT = 250  # RapidPro's default ORG_LIMIT_DEFAULTS["labels"]
-PERMISSION_DENIED = "You do not have permission to perform this action."
 
 
 def _ensure_allowed(principal: Principal) -> None:
     if principal.role is Role.AGENT:
-        raise Forbidden(PERMISSION_DENIED)
+        raise Forbidden(drf.PERMISSION_DENIED)
 
 
 def list_query(principal: Principal, *, uuid: str | None, name: str | None) -> Select[Any]:

@@ -17,6 +17,7 @@ exactly like RapidPro's. The query helpers (:func:`query_uuid`, :func:`query_uui
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
@@ -168,3 +169,17 @@ def name_validator(value: str, max_length: int = 64) -> list[str]:
 def limit_reached(limit: int) -> str:
     """RapidPro's message when a workspace already has ``limit`` objects of a kind."""
     return f"Cannot create object because workspace has reached limit of {limit}."
+
+
+PERMISSION_DENIED = "You do not have permission to perform this action."
+
+# RapidPro's key and name rules shared by contact fields and globals
+KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+NAME_RE = re.compile(r"^[A-Za-z0-9\- ]+$")
+_NOT_KEY_CHARS = re.compile(r"[^a-z0-9]+")
+
+
+def make_key(name: str) -> str:
+    """RapidPro's ``make_key`` (fields, globals): "Nick Name" → "nick_name". Not always valid."""
+    spaced = _NOT_KEY_CHARS.sub(" ", name.lower())
+    return _NOT_KEY_CHARS.sub("_", spaced.strip())

@@ -32,7 +32,7 @@ from starlette.types import Receive, Scope, Send
 
 from relaydesk.exceptions import Forbidden, InvalidArgs, RelaydeskError
 from relaydesk.infra.auth.principal import WRITE, Principal
-from relaydesk.infra.http import errors
+from relaydesk.infra.http import drf, errors
 from relaydesk.infra.http.docs import EndpointDoc, render_endpoint
 from relaydesk.infra.http.guard import authenticate
 from relaydesk.infra.http.responses import FastJSONResponse
@@ -142,7 +142,7 @@ class V2API:
                         if "\x00" in value:
                             raise InvalidArgs(NUL_MESSAGE, errors={name: [NUL_MESSAGE]})
                 if request.method not in ("GET", "HEAD") and not principal.has_scope(WRITE):
-                    raise Forbidden("You do not have permission to perform this action.")
+                    raise Forbidden(drf.PERMISSION_DENIED)
                 call = V2Request(request, principal, state)
                 try:
                     result = await operation.handler(call)
