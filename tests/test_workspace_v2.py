@@ -94,3 +94,13 @@ async def test_null_characters_in_query_are_400(client: httpx.AsyncClient, world
     response = await client.get("/api/v2/workspace.json?name=a%00b", headers=auth(world.a.company))
     assert response.status_code == 400
     assert response.json() == {"name": ["Null characters are not allowed."]}
+
+
+async def test_v2_index_lists_every_endpoint(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v2/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    for slug in ("contacts", "contact_actions", "groups", "fields", "labels", "globals", "users"):
+        assert f'href="/api/v2/{slug}"' in response.text
+        assert (await client.get(f"/api/v2/{slug}")).status_code == 200
+    assert "http://testserver" in response.text

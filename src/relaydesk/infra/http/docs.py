@@ -82,3 +82,15 @@ def render_endpoint(
         example=orjson.dumps(doc.example, option=orjson.OPT_INDENT_2).decode(),
     )
     return HTMLResponse(html)
+
+
+def render_index(
+    request: Request, endpoints: list[tuple[EndpointDoc, str, tuple[str, ...]]], base_url: str
+) -> HTMLResponse:
+    """``GET /api/v2/``: every endpoint with its methods and a link to its page."""
+    template = templates.get_template("api_v2_index.html")
+    rows = [
+        {"slug": slug, "title": doc.title, "methods": methods, "summary": doc.summary}
+        for doc, slug, methods in sorted(endpoints, key=lambda item: item[1])
+    ]
+    return HTMLResponse(template.render(endpoints=rows, base_url=base_url))

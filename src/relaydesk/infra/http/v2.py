@@ -33,7 +33,7 @@ from starlette.types import Receive, Scope, Send
 from relaydesk.exceptions import Forbidden, InvalidArgs, RelaydeskError
 from relaydesk.infra.auth.principal import WRITE, Principal
 from relaydesk.infra.http import drf, errors
-from relaydesk.infra.http.docs import EndpointDoc, render_endpoint
+from relaydesk.infra.http.docs import EndpointDoc, render_endpoint, render_index
 from relaydesk.infra.http.guard import authenticate
 from relaydesk.infra.http.responses import FastJSONResponse
 from relaydesk.infra.ratelimit.headers import STATE_KEY as RATELIMIT_STATE
@@ -174,8 +174,22 @@ class V2API:
 
         return Route(f"{PREFIX}/{slug}", page, methods=["GET"])
 
+    def _index_route(self) -> Route:
+        async def index(request: Request) -> Response:
+            return render_index(
+                request,
+                [
+                    (endpoint.doc, slug, tuple(endpoint.operations))
+                    for endpoint in self.endpoints
+                    for slug in endpoint.slugs
+                ],
+                request.app.state.settings.base_url,
+            )
+
+        return Route(f"{PREFIX}/", index, methods=["GET"])
+
     def routes(self) -> list[Route]:
-        routes = []
+        routes = [self._index_route()]
         for endpoint in self.endpoints:
             for slug in endpoint.slugs:
                 routes.append(self._data_route(endpoint, slug))
