@@ -22,4 +22,6 @@ def as_utc(value: datetime) -> datetime:
 def format_datetime(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if value.tzinfo is not UTC:  # values read from the database are already aware UTC
+        value = as_utc(value)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -32,6 +32,11 @@ _DATE = {
 _TIME = re.compile(r"(?:[ T](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d{1,6}))?)?)?")
 
 
+# what format_number produces (no leading zeros, no trailing fractional zeros, no exponent),
+# short enough (≤ 27 digits) that Decimal's 28-digit context would not round it
+_CANONICAL_NUMBER = re.compile(r"(?:0|-?[1-9][0-9]{0,18})(?:\.[0-9]{0,7}[1-9])?")
+
+
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
@@ -119,6 +124,8 @@ def render(value_type: str, stored: object, *, timezone: str) -> str | None:
         return None
     text = str(stored)
     if value_type == FieldType.NUMBER:
+        if _CANONICAL_NUMBER.fullmatch(text):  # stored by `store` in this form: render as is
+            return text
         number = parse_number(text)
         return format_number(number) if number is not None else None
     if value_type == FieldType.DATETIME:
