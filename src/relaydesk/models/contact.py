@@ -17,6 +17,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    column,
+    func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -81,10 +84,27 @@ class GroupStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+def _active_unique(name: str, *expressions: Any) -> Index:
+    """Unique among a workspace's active rows. The services check names first, with RapidPro's
+    messages; this is the backstop against two concurrent creates (the v2 door answers 409)."""
+    return Index(
+        name,
+        *expressions,
+        unique=True,
+        sqlite_where=text("is_active"),
+        postgresql_where=text("is_active"),
+    )
+
+
 class ContactGroup(OwnedMixin, Base):
     """A manual group (``query`` null) or a smart group defined by a contact query."""
 
     __tablename__ = "contact_groups"
+    __table_args__ = (
+        _active_unique(
+            "uq_contact_groups_active_name", column("workspace_id"), func.lower(column("name"))
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
@@ -127,6 +147,9 @@ class Label(OwnedMixin, Base):
     """A message label (``count``: labelled messages, once messages exist)."""
 
     __tablename__ = "labels"
+    __table_args__ = (
+        _active_unique("uq_labels_active_name", column("workspace_id"), func.lower(column("name"))),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
@@ -140,6 +163,9 @@ class Global(OwnedMixin, Base):
     """A workspace global (``@globals.key`` in flows)."""
 
     __tablename__ = "globals"
+    __table_args__ = (
+        _active_unique("uq_globals_active_key", column("workspace_id"), column("key")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(36))

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 from starlette.datastructures import State
@@ -30,7 +31,7 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
-from relaydesk.exceptions import Forbidden, InvalidArgs, RelaydeskError
+from relaydesk.exceptions import Conflict, Forbidden, InvalidArgs, RelaydeskError
 from relaydesk.infra.auth.principal import WRITE, Principal
 from relaydesk.infra.http import drf, errors
 from relaydesk.infra.http.docs import EndpointDoc, render_endpoint, render_index
@@ -44,6 +45,7 @@ log = logging.getLogger("relaydesk.v2")
 
 SECURITY: list[dict[str, list[str]]] = [{"Token": []}, {"Bearer": []}, {"Basic": []}]
 PREFIX = "/api/v2"
+CONFLICT = "This conflicts with a change made at the same time; retry the request."
 
 
 class V2Request:
@@ -146,6 +148,11 @@ class V2API:
                 call = V2Request(request, principal, state)
                 try:
                     result = await operation.handler(call)
+                except IntegrityError:
+                    # a unique index caught what the service's own check could not see yet:
+                    # another request created the same name/key concurrently
+                    log.info("integrity conflict", extra={"path": request.url.path})
+                    raise Conflict(CONFLICT) from None
                 finally:
                     await call.close()
             except RelaydeskError as exc:
