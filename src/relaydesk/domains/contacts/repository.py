@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.infra.auth.principal import Principal
@@ -53,6 +53,36 @@ def list_statement(
     if after is not None:
         stmt = stmt.where(Contact.modified_on >= after)
     return stmt
+
+
+# A page's URNs and groups come back with the page itself, as JSON arrays of pairs, so a list
+# request is one query (see docs/decisions/0005). Correlated on the outer ``contacts`` table.
+_AGGREGATES = {
+    "sqlite": (
+        "(SELECT json_group_array(json_array(scheme, path)) FROM (SELECT u.scheme, u.path "
+        "FROM contact_urns u WHERE u.contact_id = contacts.id ORDER BY u.priority DESC, u.id))",
+        "(SELECT json_group_array(json_array(uuid, name)) FROM (SELECT g.uuid, g.name "
+        "FROM contact_group_members m JOIN contact_groups g ON g.id = m.group_id "
+        "WHERE m.contact_id = contacts.id AND g.is_active ORDER BY g.id))",
+    ),
+    "postgresql": (
+        "(SELECT json_agg(json_build_array(u.scheme, u.path) ORDER BY u.priority DESC, u.id) "
+        "FROM contact_urns u WHERE u.contact_id = contacts.id)",
+        "(SELECT json_agg(json_build_array(g.uuid, g.name) ORDER BY g.id) "
+        "FROM contact_group_members m JOIN contact_groups g ON g.id = m.group_id "
+        "WHERE m.contact_id = contacts.id AND g.is_active)",
+    ),
+}
+
+
+def with_urns_and_groups(stmt: Select[Any], dialect: str) -> Select[Any]:
+    """Add ``urns_json`` and ``groups_json`` columns (JSON text of [[scheme, path], …] and
+    [[uuid, name], …]; null or "[]" when none) to a contacts list statement."""
+    urns_sql, groups_sql = _AGGREGATES.get(dialect, _AGGREGATES["postgresql"])
+    return stmt.add_columns(
+        literal_column(urns_sql).label("urns_json"),
+        literal_column(groups_sql).label("groups_json"),
+    )
 
 
 def empty_statement(principal: Principal) -> Select[Contact]:

@@ -103,7 +103,7 @@ async def list_contacts(call: V2Request) -> dict[str, Any]:
     )
 
     async def render(contacts: Sequence[Contact]) -> list[Any]:
-        return await service.render_many(
+        return await service.render_page(
             call.session, call.principal, locale, contacts, expand_urns=expand
         )
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
+import orjson
 from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +35,7 @@ from relaydesk.infra.auth.principal import Principal
 from relaydesk.infra.tenancy import can_see
 from relaydesk.kit.time import format_datetime, utcnow
 from relaydesk.kit.validation import is_language
-from relaydesk.models import Contact, ContactField, ContactGroup, ContactStatus, ContactURN
+from relaydesk.models import Contact, ContactGroup, ContactStatus, ContactURN
 
 LOOKUP_PARAMS = ("urn", "uuid")  # sorted, as RapidPro lists them in its messages
 URN_PRIORITY = 1000  # of a contact's first URN; each next one is one less
@@ -176,18 +177,20 @@ async def list_statement(
             identity = urns.lookup_identity(params["urn"], locale.country)
         except InvalidURN as exc:
             raise _detail(str(exc)) from None
+    dialect = session.get_bind().dialect.name
     group_id = None
     if ref := params.get("group"):
+        unknown = repository.with_urns_and_groups(repository.empty_statement(principal), dialect)
         if "\x00" in ref:
-            return repository.empty_statement(principal)
+            return unknown
         try:
             found = await groups_service.resolve(
                 session, principal, [ref], field="group", allow_smart=True
             )
         except InvalidArgs:
-            return repository.empty_statement(principal)
+            return unknown
         group_id = found[0].id
-    return repository.list_statement(
+    stmt = repository.list_statement(
         principal,
         deleted=deleted,
         uuid=uuid,
@@ -196,24 +199,26 @@ async def list_statement(
         before=before,
         after=after,
     )
+    return repository.with_urns_and_groups(stmt, dialect)
 
 
-def _urn_wire(urn: ContactURN, expand: bool) -> Any:
-    wire = URN(urn.scheme, urn.path).identity
+def _urn_wire(scheme: str, path: str, expand: bool) -> Any:
     if not expand:
-        return wire
-    return {"channel": None, "scheme": urn.scheme, "path": urn.path, "display": None}
+        return urns.identity_of(scheme, path)
+    return {"channel": None, "scheme": scheme, "path": path, "display": None}
 
 
 def _to_wire(
     contact: Contact,
     *,
-    fields: Mapping[str, ContactField],
-    urn_rows: Sequence[ContactURN],
-    groups: Sequence[ContactGroup],
-    locale: Locale,
+    fields: Sequence[tuple[str, str]],
+    urn_pairs: Sequence[Sequence[str]],
+    group_pairs: Sequence[Sequence[str]],
+    timezone: str,
     expand_urns: bool,
 ) -> dict[str, Any]:
+    """One contact in RapidPro's shape. ``fields``: (key, value_type) of the workspace's active
+    fields; ``urn_pairs``: (scheme, path) by priority; ``group_pairs``: (uuid, name)."""
     active = contact.is_active
     stored = contact.fields or {}
     status = contact.status if active else None
@@ -222,12 +227,14 @@ def _to_wire(
         "name": contact.name if active else None,
         "status": status,
         "language": contact.language if active else None,
-        "urns": [_urn_wire(u, expand_urns) for u in urn_rows] if active else [],
-        "groups": [{"uuid": g.uuid, "name": g.name} for g in groups] if active else [],
+        "urns": [_urn_wire(scheme, path, expand_urns) for scheme, path in urn_pairs]
+        if active
+        else [],
+        "groups": [{"uuid": uuid, "name": name} for uuid, name in group_pairs] if active else [],
         "notes": [],
         "fields": {
-            key: values.render(field.value_type, stored.get(key), timezone=locale.timezone)
-            for key, field in fields.items()
+            key: values.render(value_type, stored.get(key), timezone=timezone)
+            for key, value_type in fields
         }
         if active
         else {},
@@ -240,6 +247,15 @@ def _to_wire(
     }
 
 
+async def _field_types(
+    session: AsyncSession, principal: Principal, contacts: Sequence[Any]
+) -> list[tuple[str, str]]:
+    if not any(c.is_active for c in contacts):
+        return []
+    fields = await fields_service.active_fields(session, principal.workspace_id)
+    return [(key, field.value_type) for key, field in fields.items()]
+
+
 async def render_many(
     session: AsyncSession,
     principal: Principal,
@@ -248,25 +264,55 @@ async def render_many(
     *,
     expand_urns: bool = False,
 ) -> list[dict[str, Any]]:
-    """Wire dicts for a page of contacts: fields, URNs and groups in one query each."""
+    """Wire dicts for contacts (entities, e.g. after a write): fields, URNs and groups in one
+    query each."""
     live = [c.id for c in contacts if c.is_active]
-    fields: Mapping[str, ContactField] = {}
-    urn_rows: Mapping[int, list[ContactURN]] = {}
-    groups: Mapping[int, list[ContactGroup]] = {}
+    fields = await _field_types(session, principal, contacts)
+    urn_rows: Mapping[int, list[Any]] = {}
+    groups: Mapping[int, list[Any]] = {}
     if live:
-        fields = await fields_service.active_fields(session, principal.workspace_id)
         urn_rows = await repository.urn_rows_for_contacts(session, live)
         groups = await groups_service.group_refs_for_contacts(session, live)
     return [
         _to_wire(
             c,
             fields=fields,
-            urn_rows=urn_rows.get(c.id, []),
-            groups=groups.get(c.id, []),
-            locale=locale,
+            urn_pairs=[(u.scheme, u.path) for u in urn_rows.get(c.id, [])],
+            group_pairs=[(g.uuid, g.name) for g in groups.get(c.id, [])],
+            timezone=locale.timezone,
             expand_urns=expand_urns,
         )
         for c in contacts
+    ]
+
+
+def _pairs(value: Any) -> list[Any]:
+    if not value:
+        return []
+    return list(value) if isinstance(value, list) else orjson.loads(value)
+
+
+async def render_page(
+    session: AsyncSession,
+    principal: Principal,
+    locale: Locale,
+    rows: Sequence[Any],
+    *,
+    expand_urns: bool = False,
+) -> list[dict[str, Any]]:
+    """Wire dicts for a list page whose rows carry ``urns_json`` / ``groups_json``
+    (:func:`list_statement`): no further query but the field definitions."""
+    fields = await _field_types(session, principal, rows)
+    return [
+        _to_wire(
+            row,
+            fields=fields,
+            urn_pairs=_pairs(row.urns_json),
+            group_pairs=_pairs(row.groups_json),
+            timezone=locale.timezone,
+            expand_urns=expand_urns,
+        )
+        for row in rows
     ]
 
 

@@ -84,7 +84,12 @@ class URN:
     @property
     def identity(self) -> str:
         """``scheme:path`` as RapidPro writes it (the wire form of a contact's URN)."""
-        return f"{_escape(self.scheme)}:{_escape(self.path)}"
+        return identity_of(self.scheme, self.path)
+
+
+def identity_of(scheme: str, path: str) -> str:
+    """The wire form of a stored (scheme, path), without building a :class:`URN`."""
+    return f"{_escape(scheme)}:{_escape(path)}"
 
 
 def _escape(value: str) -> str:
