@@ -86,6 +86,7 @@ async def clean(app: RelaydeskApp) -> AsyncIterator[None]:
         await session.commit()
     app.state.authenticator.cache.clear()
     app.state.workspace_cache.clear()
+    app.state.field_types_cache.clear()
     app.state.limiter = MemoryLimiter(app.state.settings)  # ids are reused after deletes
 
 

@@ -75,6 +75,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = sessionmaker
     app.state.authenticator = authenticator
     app.state.workspace_cache = EpochCache(watcher, max_age=settings.auth_cache_max_age_seconds)
+    app.state.field_types_cache = EpochCache(watcher, max_age=settings.auth_cache_max_age_seconds)
     flusher = asyncio.create_task(
         authenticator.last_used.run(interval=min(5.0, settings.last_used_resolution_seconds)),
         name="relaydesk-last-used",

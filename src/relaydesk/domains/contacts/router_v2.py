@@ -104,7 +104,12 @@ async def list_contacts(call: V2Request) -> dict[str, Any]:
 
     async def render(contacts: Sequence[Contact]) -> list[Any]:
         return await service.render_page(
-            call.session, call.principal, locale, contacts, expand_urns=expand
+            call.session,
+            call.principal,
+            locale,
+            contacts,
+            call.state.field_types_cache,
+            expand_urns=expand,
         )
 
     return await keyset_page(

@@ -248,10 +248,15 @@ def _to_wire(
 
 
 async def _field_types(
-    session: AsyncSession, principal: Principal, contacts: Sequence[Any]
+    session: AsyncSession,
+    principal: Principal,
+    contacts: Sequence[Any],
+    cache: fields_service.FieldTypesCache | None = None,
 ) -> list[tuple[str, str]]:
     if not any(c.is_active for c in contacts):
         return []
+    if cache is not None:
+        return await fields_service.field_types(session, principal.workspace_id, cache)
     fields = await fields_service.active_fields(session, principal.workspace_id)
     return [(key, field.value_type) for key, field in fields.items()]
 
@@ -297,12 +302,13 @@ async def render_page(
     principal: Principal,
     locale: Locale,
     rows: Sequence[Any],
+    field_cache: fields_service.FieldTypesCache,
     *,
     expand_urns: bool = False,
 ) -> list[dict[str, Any]]:
     """Wire dicts for a list page whose rows carry ``urns_json`` / ``groups_json``
-    (:func:`list_statement`): no further query but the field definitions."""
-    fields = await _field_types(session, principal, rows)
+    (:func:`list_statement`): no further query (field definitions are cached)."""
+    fields = await _field_types(session, principal, rows, field_cache)
     return [
         _to_wire(
             row,

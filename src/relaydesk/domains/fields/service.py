@@ -24,7 +24,9 @@ from relaydesk.domains.fields.schemas import (
     FieldWrite,
 )
 from relaydesk.exceptions import Conflict, Forbidden, InvalidArgs, NotFound
+from relaydesk.infra import changes
 from relaydesk.infra.auth.principal import Principal
+from relaydesk.infra.cache import EpochCache
 from relaydesk.infra.http import drf
 from relaydesk.kit.time import utcnow
 from relaydesk.models import ContactField, Role
@@ -74,6 +76,23 @@ def is_valid_name(name: str) -> bool:
 async def active_fields(session: AsyncSession, workspace_id: int) -> dict[str, ContactField]:
     """The workspace's active fields, key → field (one query). Used by contacts and groups."""
     return {f.key: f for f in await repository.active_by_workspace(session, workspace_id)}
+
+
+FieldTypesCache = EpochCache[int, list[tuple[str, str]]]
+
+
+async def field_types(
+    session: AsyncSession, workspace_id: int, cache: FieldTypesCache
+) -> list[tuple[str, str]]:
+    """(key, value_type) of the workspace's active fields, cached until the next committed
+    schema/auth change (field writes bump the change epoch, see relaydesk.infra.changes)."""
+    cached = cache.get(workspace_id)
+    if cached is not None:
+        return cached
+    version = cache.version()
+    types = [(key, f.value_type) for key, f in (await active_fields(session, workspace_id)).items()]
+    cache.put(workspace_id, types, version)
+    return types
 
 
 def list_query(principal: Principal, *, key: str | None) -> Select[Any]:
@@ -179,6 +198,7 @@ async def write(
         instance.value_type = value_type
         instance.modified_on = now
         await session.flush()
+        await changes.bump(session)  # cached field definitions are stale
         return WriteResult(instance, created=False)
     field = await _create(session, principal, name, value_type, name_field)
     return WriteResult(field, created=True)
@@ -207,4 +227,5 @@ async def _create(
         await session.flush()
     except IntegrityError:  # a concurrent create took the key
         raise InvalidArgs("Key taken.", errors={name_field: [drf.UNIQUE]}) from None
+    await changes.bump(session)  # cached field definitions are stale
     return field
