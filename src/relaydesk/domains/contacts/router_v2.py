@@ -113,7 +113,13 @@ async def list_contacts(call: V2Request) -> dict[str, Any]:
         )
 
     return await keyset_page(
-        call.session, stmt, request, sort=Contact.modified_on, id_column=Contact.id, render=render
+        call.session,
+        stmt,
+        request,
+        sort=Contact.modified_on,
+        id_column=Contact.id,
+        render=render,
+        core=True,
     )
 
 

@@ -60,10 +60,12 @@ async def keyset_page(
     render: Callable[[Sequence[Any]], Awaitable[list[Any]]],
     page_size: int = DEFAULT_PAGE_SIZE,
     sort_is_time: bool = True,
+    core: bool = False,
 ) -> dict[str, Any]:
     """Run ``stmt`` (already filtered and scoped; selecting rows whose first element carries
     ``sort`` and ``id_column``) one page at a time. ``render`` turns the page's objects into
-    wire dicts (one call per page, so it can batch-load related data: no N+1)."""
+    wire dicts (one call per page, so it can batch-load related data: no N+1). ``core``: the
+    statement selects plain columns (rows, not entities); it then bypasses the ORM."""
     cursor = request.query_params.get("cursor")
     position = _decode(cursor, sort_is_time) if cursor else None
     reverse = bool(position and position[2])  # walking back towards the first page
@@ -78,7 +80,11 @@ async def keyset_page(
         stmt = stmt.order_by(sort.asc(), id_column.asc())
     else:
         stmt = stmt.order_by(sort.desc(), id_column.desc())
-    rows = list((await session.execute(stmt.limit(page_size + 1))).all())
+    if core:  # a column-only select: run it on the connection, skipping ORM row handling
+        connection = await session.connection()
+        rows = list((await connection.execute(stmt.limit(page_size + 1))).all())
+    else:
+        rows = list((await session.execute(stmt.limit(page_size + 1))).all())
     more = len(rows) > page_size
     rows = rows[:page_size]
     if reverse:
