@@ -39,7 +39,13 @@ class Settings(BaseSettings):
     # Safety net for the auth cache: entries are re-read from the database at least this often
     # even if no change notification arrived.
     auth_cache_max_age_seconds: float = Field(default=30.0, ge=0)
-    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections per process.")
+    sqlite_pool_size: int = Field(
+        default=2,
+        ge=1,
+        description="SQLite connections per process: each is a thread; more contend for the "
+        "GIL (measured: 10 → 81, 2 → 116 list requests/s) while SQLite has one writer anyway.",
+    )
 
     # -- rate limits (docs/rate-limits.md) ---------------------------------------------------
     rate_limits: Literal["on", "off"] = Field(

@@ -353,7 +353,9 @@ async def test_a_page_costs_the_same_queries_whatever_its_size(
     statements: list[str] = []
 
     def count(*args: Any) -> None:
-        statements.append(str(args[2]))
+        sql = str(args[2])
+        if not sql.lstrip().upper().startswith("UPDATE API_TOKENS"):  # batched last_used_on
+            statements.append(sql)
 
     async def queries_for(n: int) -> int:
         for i in range(n):

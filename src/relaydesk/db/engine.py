@@ -49,7 +49,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, pool_size=settings.db_pool_size, max_overflow=0, **_JSON)
+        engine = create_async_engine(
+            url, pool_size=settings.sqlite_pool_size, max_overflow=0, **_JSON
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(

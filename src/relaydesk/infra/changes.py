@@ -126,7 +126,14 @@ class SQLiteWatcher:
 
 
 class PostgresWatcher:
-    """LISTENs on the change channel; reconnects with backoff; no caching while disconnected."""
+    """LISTENs on the change channel; reconnects with backoff; no caching while disconnected.
+
+    A NOTIFY reaches this process before the changing transaction's COMMIT returns to its
+    client, so any later request finds it in the socket; the authenticator yields to the
+    event loop once (``notified``) so that the notification callback runs before the check
+    even when both arrived in the same poll."""
+
+    notified = True
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

@@ -88,6 +88,9 @@ class Authenticator:
         clock: Clock = utcnow,
     ) -> None:
         self.limits_for = limits_for
+        # Notification-based watchers (PostgreSQL) learn of changes through a callback: let
+        # the event loop run callbacks that arrived together with this request first.
+        self.yield_first = getattr(watcher, "notified", False)
         self.sessionmaker = sessionmaker
         self.cache: EpochCache[str, _Entry] = EpochCache(watcher, max_age=cache_max_age)
         self.last_used = LastUsedRecorder(sessionmaker, last_used_resolution)
@@ -100,6 +103,8 @@ class Authenticator:
         if not keys.is_well_formed(key):
             raise InvalidAuth(INVALID)
         digest = keys.digest(key)
+        if self.yield_first:
+            await asyncio.sleep(0)
         entry = self.cache.get(digest)
         if entry is None:
             version = self.cache.version()
