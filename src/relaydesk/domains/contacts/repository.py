@@ -55,33 +55,51 @@ def list_statement(
     return stmt
 
 
-# A page's URNs and groups come back with the page itself, as JSON arrays of pairs, so a list
-# request is one query (see docs/decisions/0005). Correlated on the outer ``contacts`` table.
+# A page's URNs and groups come back with the page itself, already in their wire form (JSON
+# arrays), so a list request is one query and Python only parses them (docs/decisions/0005).
+# Correlated on the outer ``contacts`` table. URN paths are escaped as URN.identity does.
+_ESCAPED = "replace(replace(replace({col}, '%', '%25'), '#', '%23'), '?', '%3F')"
+_IDENTITY = f"{_ESCAPED.format(col='scheme')} || ':' || {_ESCAPED.format(col='path')}"
+_URNS_FROM = (
+    "FROM (SELECT u.scheme, u.path FROM contact_urns u WHERE u.contact_id = contacts.id "
+    "ORDER BY u.priority DESC, u.id)"
+)
+_GROUPS_FROM = (
+    "FROM (SELECT g.uuid, g.name FROM contact_group_members m JOIN contact_groups g "
+    "ON g.id = m.group_id WHERE m.contact_id = contacts.id AND g.is_active ORDER BY g.id)"
+)
+_EXPANDED = "'channel', NULL, 'scheme', scheme, 'path', path, 'display', NULL"
+_PG_URNS = "FROM contact_urns u WHERE u.contact_id = contacts.id"
+_PG_GROUPS = (
+    "FROM contact_group_members m JOIN contact_groups g ON g.id = m.group_id "
+    "WHERE m.contact_id = contacts.id AND g.is_active"
+)
 _AGGREGATES = {
-    "sqlite": (
-        "(SELECT json_group_array(json_array(scheme, path)) FROM (SELECT u.scheme, u.path "
-        "FROM contact_urns u WHERE u.contact_id = contacts.id ORDER BY u.priority DESC, u.id))",
-        "(SELECT json_group_array(json_array(uuid, name)) FROM (SELECT g.uuid, g.name "
-        "FROM contact_group_members m JOIN contact_groups g ON g.id = m.group_id "
-        "WHERE m.contact_id = contacts.id AND g.is_active ORDER BY g.id))",
-    ),
-    "postgresql": (
-        "(SELECT json_agg(json_build_array(u.scheme, u.path) ORDER BY u.priority DESC, u.id) "
-        "FROM contact_urns u WHERE u.contact_id = contacts.id)",
-        "(SELECT json_agg(json_build_array(g.uuid, g.name) ORDER BY g.id) "
-        "FROM contact_group_members m JOIN contact_groups g ON g.id = m.group_id "
-        "WHERE m.contact_id = contacts.id AND g.is_active)",
-    ),
+    # SQLite 3.40 has no ORDER BY inside aggregates: aggregate an ordered derived table
+    "sqlite": {
+        "urns": f"(SELECT json_group_array({_IDENTITY}) {_URNS_FROM})",
+        "urns_expanded": f"(SELECT json_group_array(json_object({_EXPANDED})) {_URNS_FROM})",
+        "groups": "(SELECT json_group_array(json_object('uuid', uuid, 'name', name)) "
+        f"{_GROUPS_FROM})",
+    },
+    "postgresql": {
+        "urns": f"(SELECT json_agg({_IDENTITY} ORDER BY u.priority DESC, u.id) {_PG_URNS})",
+        "urns_expanded": f"(SELECT json_agg(json_build_object({_EXPANDED}) "
+        f"ORDER BY u.priority DESC, u.id) {_PG_URNS})",
+        "groups": "(SELECT json_agg(json_build_object('uuid', g.uuid, 'name', g.name) "
+        f"ORDER BY g.id) {_PG_GROUPS})",
+    },
 }
 
 
-def with_urns_and_groups(stmt: Select[Any], dialect: str) -> Select[Any]:
-    """Add ``urns_json`` and ``groups_json`` columns (JSON text of [[scheme, path], …] and
-    [[uuid, name], …]; null or "[]" when none) to a contacts list statement."""
-    urns_sql, groups_sql = _AGGREGATES.get(dialect, _AGGREGATES["postgresql"])
+def with_urns_and_groups(stmt: Select[Any], dialect: str, *, expand_urns: bool) -> Select[Any]:
+    """Add ``urns_json`` and ``groups_json`` columns: JSON text of the contact's URNs (wire
+    strings, or objects with ``expand_urns``) and groups (``{uuid, name}``); null or "[]"
+    when there are none."""
+    sql = _AGGREGATES.get(dialect, _AGGREGATES["postgresql"])
     return stmt.add_columns(
-        literal_column(urns_sql).label("urns_json"),
-        literal_column(groups_sql).label("groups_json"),
+        literal_column(sql["urns_expanded" if expand_urns else "urns"]).label("urns_json"),
+        literal_column(sql["groups"]).label("groups_json"),
     )
 
 

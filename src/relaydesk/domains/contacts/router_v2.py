@@ -100,6 +100,7 @@ async def list_contacts(call: V2Request) -> dict[str, Any]:
         deleted=deleted,
         before=before,
         after=after,
+        expand_urns=expand,
     )
 
     async def render(contacts: Sequence[Contact]) -> list[Any]:
@@ -109,7 +110,6 @@ async def list_contacts(call: V2Request) -> dict[str, Any]:
             locale,
             contacts,
             call.state.field_types_cache,
-            expand_urns=expand,
         )
 
     return await keyset_page(

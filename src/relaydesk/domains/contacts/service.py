@@ -162,6 +162,7 @@ async def list_statement(
     deleted: bool,
     before: datetime | None,
     after: datetime | None,
+    expand_urns: bool = False,
 ) -> Select[Contact]:
     """The filtered, scoped list (RapidPro's filters: uuid, urn, group, deleted, before,
     after); an unknown group matches nothing."""
@@ -180,7 +181,9 @@ async def list_statement(
     dialect = session.get_bind().dialect.name
     group_id = None
     if ref := params.get("group"):
-        unknown = repository.with_urns_and_groups(repository.empty_statement(principal), dialect)
+        unknown = repository.with_urns_and_groups(
+            repository.empty_statement(principal), dialect, expand_urns=expand_urns
+        )
         if "\x00" in ref:
             return unknown
         try:
@@ -199,7 +202,7 @@ async def list_statement(
         before=before,
         after=after,
     )
-    return repository.with_urns_and_groups(stmt, dialect)
+    return repository.with_urns_and_groups(stmt, dialect, expand_urns=expand_urns)
 
 
 def _urn_wire(scheme: str, path: str, expand: bool) -> Any:
@@ -212,32 +215,30 @@ def _to_wire(
     contact: Contact,
     *,
     fields: Sequence[tuple[str, str]],
-    urn_pairs: Sequence[Sequence[str]],
-    group_pairs: Sequence[Sequence[str]],
+    urn_list: list[Any],
+    group_list: list[dict[str, str]],
     timezone: str,
-    expand_urns: bool,
 ) -> dict[str, Any]:
     """One contact in RapidPro's shape. ``fields``: (key, value_type) of the workspace's active
-    fields; ``urn_pairs``: (scheme, path) by priority; ``group_pairs``: (uuid, name)."""
+    fields; ``urn_list`` / ``group_list``: the contact's URNs and groups in wire form."""
     active = contact.is_active
-    stored = contact.fields or {}
     status = contact.status if active else None
+    wire_fields: dict[str, Any] = {}
+    if active and fields:
+        stored = contact.fields or {}
+        wire_fields = {
+            key: values.render(value_type, stored.get(key), timezone=timezone)
+            for key, value_type in fields
+        }
     return {
         "uuid": contact.uuid,
         "name": contact.name if active else None,
         "status": status,
         "language": contact.language if active else None,
-        "urns": [_urn_wire(scheme, path, expand_urns) for scheme, path in urn_pairs]
-        if active
-        else [],
-        "groups": [{"uuid": uuid, "name": name} for uuid, name in group_pairs] if active else [],
+        "urns": urn_list if active else [],
+        "groups": group_list if active else [],
         "notes": [],
-        "fields": {
-            key: values.render(value_type, stored.get(key), timezone=timezone)
-            for key, value_type in fields
-        }
-        if active
-        else {},
+        "fields": wire_fields,
         "flow": None,
         "created_on": format_datetime(contact.created_on),
         "modified_on": format_datetime(contact.modified_on),
@@ -282,16 +283,15 @@ async def render_many(
         _to_wire(
             c,
             fields=fields,
-            urn_pairs=[(u.scheme, u.path) for u in urn_rows.get(c.id, [])],
-            group_pairs=[(g.uuid, g.name) for g in groups.get(c.id, [])],
+            urn_list=[_urn_wire(u.scheme, u.path, expand_urns) for u in urn_rows.get(c.id, [])],
+            group_list=[{"uuid": g.uuid, "name": g.name} for g in groups.get(c.id, [])],
             timezone=locale.timezone,
-            expand_urns=expand_urns,
         )
         for c in contacts
     ]
 
 
-def _pairs(value: Any) -> list[Any]:
+def _json_list(value: Any) -> list[Any]:
     if not value:
         return []
     return list(value) if isinstance(value, list) else orjson.loads(value)
@@ -303,20 +303,17 @@ async def render_page(
     locale: Locale,
     rows: Sequence[Any],
     field_cache: fields_service.FieldTypesCache,
-    *,
-    expand_urns: bool = False,
 ) -> list[dict[str, Any]]:
-    """Wire dicts for a list page whose rows carry ``urns_json`` / ``groups_json``
-    (:func:`list_statement`): no further query (field definitions are cached)."""
+    """Wire dicts for a list page whose rows carry ``urns_json`` / ``groups_json`` in wire
+    form (:func:`list_statement`): no further query (field definitions are cached)."""
     fields = await _field_types(session, principal, rows, field_cache)
     return [
         _to_wire(
             row,
             fields=fields,
-            urn_pairs=_pairs(row.urns_json),
-            group_pairs=_pairs(row.groups_json),
+            urn_list=_json_list(row.urns_json),
+            group_list=_json_list(row.groups_json),
             timezone=locale.timezone,
-            expand_urns=expand_urns,
         )
         for row in rows
     ]
