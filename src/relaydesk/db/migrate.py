@@ -30,9 +30,3 @@ def upgrade(database_url: str, revision: str = "head") -> None:
         with contextlib.closing(sqlite3.connect(path)) as conn:
             conn.execute("PRAGMA journal_mode=WAL")  # persistent for the database file
     command.upgrade(alembic_config(database_url), revision)
-
-
-def current_heads() -> tuple[str, ...]:
-    from alembic.script import ScriptDirectory
-
-    return tuple(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())

@@ -14,7 +14,6 @@ from fastapi.openapi.models import APIKey, APIKeyIn, HTTPBase, HTTPBearer
 from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaydesk.infra.auth.authenticator import Authenticator
 from relaydesk.infra.auth.principal import Principal
 from relaydesk.infra.http.guard import authenticate
 
@@ -58,11 +57,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     anything not committed is rolled back."""
     async with request.app.state.sessionmaker() as session:
         yield session
-
-
-def get_authenticator(request: Request) -> Authenticator:
-    authenticator: Authenticator = request.app.state.authenticator
-    return authenticator
 
 
 async def v2_principal(

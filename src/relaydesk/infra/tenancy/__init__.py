@@ -8,7 +8,7 @@ Every query a service makes for workspace resources goes through :func:`scoped`:
   (``__owner_column__``; :class:`relaydesk.models.OwnedMixin` gives ``owner_id``); models
   without one are workspace-wide.
 
-:func:`ensure_can_see` applies the same rule to a row already loaded.
+:func:`can_see` applies the same rule to a row already loaded.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select
 
-from relaydesk.exceptions import NotFound
 from relaydesk.infra.auth.principal import Principal
 
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
@@ -44,9 +43,3 @@ def can_see(row: Any, principal: Principal) -> bool:
     if column is None or principal.is_company:
         return True
     return bool(getattr(row, column.key) == principal.user_id)
-
-
-def ensure_can_see(row: Any, principal: Principal, what: str = "Object") -> None:
-    """Raise NotFound (not Forbidden: don't reveal that it exists) when out of scope."""
-    if row is None or not can_see(row, principal):
-        raise NotFound(f"{what} not found.")
