@@ -13,7 +13,7 @@ from relaydesk.infra.http import drf
 from relaydesk.infra.http.docs import EndpointDoc, FieldDoc
 from relaydesk.infra.http.pagination import keyset_page
 from relaydesk.infra.http.responses import FastJSONResponse
-from relaydesk.infra.http.v2 import Operation, V2Endpoint, V2Request
+from relaydesk.infra.http.v2 import Operation, V2Endpoint, V2Request, delete_by_uuid
 from relaydesk.infra.http.v2params import query_bool, query_str, read_json
 from relaydesk.models import ContactGroup
 
@@ -95,12 +95,6 @@ async def write_group(call: V2Request) -> Response:
     return FastJSONResponse(wire, status_code=200 if group is not None else 201)
 
 
-async def delete_group(call: V2Request) -> Response:
-    await service.delete(call.session, call.principal, call.request.query_params.get("uuid"))
-    await call.session.commit()
-    return Response(status_code=204)
-
-
 endpoints = [
     V2Endpoint(
         doc=DOC,
@@ -113,7 +107,9 @@ endpoints = [
                 201,
                 body_model=GroupWrite,
             ),
-            "DELETE": Operation(delete_group, "Delete a contact group", status_code=204),
+            "DELETE": Operation(
+                delete_by_uuid(service.delete), "Delete a contact group", status_code=204
+            ),
         },
     )
 ]

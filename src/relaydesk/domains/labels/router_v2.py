@@ -12,7 +12,7 @@ from relaydesk.infra.http import drf
 from relaydesk.infra.http.docs import EndpointDoc, FieldDoc
 from relaydesk.infra.http.pagination import keyset_page
 from relaydesk.infra.http.responses import FastJSONResponse
-from relaydesk.infra.http.v2 import Operation, V2Endpoint, V2Request
+from relaydesk.infra.http.v2 import Operation, V2Endpoint, V2Request, delete_by_uuid
 from relaydesk.infra.http.v2params import query_str, read_json
 from relaydesk.models import Label
 
@@ -67,12 +67,6 @@ async def write_label(call: V2Request) -> Response:
     return FastJSONResponse(wire, status_code=201 if result.created else 200)
 
 
-async def delete_label(call: V2Request) -> Response:
-    await service.delete(call.session, call.principal, call.request.query_params.get("uuid"))
-    await call.session.commit()
-    return Response(status_code=204)
-
-
 endpoints = [
     V2Endpoint(
         doc=DOC,
@@ -85,7 +79,9 @@ endpoints = [
                 201,
                 body_model=LabelWrite,
             ),
-            "DELETE": Operation(delete_label, "Delete a message label", status_code=204),
+            "DELETE": Operation(
+                delete_by_uuid(service.delete), "Delete a message label", status_code=204
+            ),
         },
     )
 ]

@@ -78,6 +78,20 @@ class V2Request:
 Handler = Callable[[V2Request], Awaitable[Any]]
 
 
+def delete_by_uuid(
+    delete: Callable[[AsyncSession, Principal, str | None], Awaitable[Any]],
+) -> Handler:
+    """``DELETE ?uuid=…`` → 204: ``delete(session, principal, uuid)`` raises for a missing or
+    invalid uuid; the handler commits."""
+
+    async def handler(call: V2Request) -> Response:
+        await delete(call.session, call.principal, call.request.query_params.get("uuid"))
+        await call.session.commit()
+        return Response(status_code=204)
+
+    return handler
+
+
 @dataclass(frozen=True)
 class Operation:
     handler: Handler
