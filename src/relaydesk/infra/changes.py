@@ -69,6 +69,8 @@ async def bump(session: AsyncSession, name: str = AUTH) -> None:
 
 
 class ChangeWatcher(Protocol):
+    notified: bool  # learns of changes through callbacks (see PostgresWatcher)
+
     def version(self) -> int | None:
         """A number that changes after any committed auth change; None = do not cache."""
 
@@ -81,6 +83,8 @@ class ChangeWatcher(Protocol):
 
 
 class SQLiteWatcher:
+    notified = False  # version() reads the database itself
+
     def __init__(self, path: Path) -> None:
         self._path = path
         self._conn: sqlite3.Connection | None = None
@@ -192,6 +196,8 @@ class PostgresWatcher:
 
 class NoCacheWatcher:
     """For databases we cannot watch: never cache."""
+
+    notified = False
 
     def version(self) -> int | None:
         return None

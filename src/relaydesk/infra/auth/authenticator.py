@@ -90,7 +90,7 @@ class Authenticator:
         self.limits_for = limits_for
         # Notification-based watchers (PostgreSQL) learn of changes through a callback: let
         # the event loop run callbacks that arrived together with this request first.
-        self.yield_first = getattr(watcher, "notified", False)
+        self.yield_first = watcher.notified
         self.sessionmaker = sessionmaker
         self.cache: EpochCache[str, _Entry] = EpochCache(watcher, max_age=cache_max_age)
         self.last_used = LastUsedRecorder(sessionmaker, last_used_resolution)
