@@ -459,6 +459,7 @@ class Options:
     connections: int
     warmup: int
     self_test: bool
+    page_size: int = 50  # mode="pages": RELAYDESK_PAGE_SIZE of the app (the floor follows)
 
 
 def measure(
@@ -918,9 +919,12 @@ def run_pages(name: str, bench: Benchmark, opts: Options) -> dict[str, Any]:
         log(f"seeded {seeded.contacts} contacts in {seeded.seconds:.1f} s")
         headers = bench.headers(fixture)
 
-        app = stack.enter_context(running("app", app_argv, env, tmp))
+        app_env = {**env, "RELAYDESK_PAGE_SIZE": str(opts.page_size)}
+        app = stack.enter_context(running("app", app_argv, app_env, tmp))
         app_body = preflight(app, bench.path, headers)
         page_size = len(page_object(app, app_body, bench.path)["results"])
+        if page_size != opts.page_size:
+            raise BenchError(f"the app answered {page_size} rows, not {opts.page_size}")
         floor_vars = {
             "BENCH_FLOOR_DB": str(database),
             "BENCH_FLOOR_PATH": bench.path,
@@ -1052,6 +1056,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--warmup", type=non_negative_int, default=2, metavar="SECONDS", help="default: 2"
     )
+    parser.add_argument(
+        "--page-size",
+        type=positive_int,
+        default=50,
+        metavar="N",
+        help="rows per page for list benchmarks (contacts); default: 50",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     # Floor against floor (no relaydesk needed): checks the harness; the ratio should be ~1.
     parser.add_argument("--self-test", action="store_true", help=argparse.SUPPRESS)
@@ -1079,7 +1090,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"{module} is not importable by {sys.executable}; use the project's virtualenv")
             return 1
     signal.signal(signal.SIGTERM, _terminate)
-    opts = Options(args.duration, args.connections, args.warmup, args.self_test)
+    opts = Options(args.duration, args.connections, args.warmup, args.self_test, args.page_size)
     run, format_table = RUNNERS[bench.mode]
     try:
         result = run(args.name, bench, opts)

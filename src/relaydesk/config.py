@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         description='JSON, e.g. {"standard": {"minute": 300, "day": 60000}, ...}',
     )
     endpoint_hour_limit: int = Field(default=2_500, ge=1)
+    page_size: int = Field(
+        default=250,
+        ge=1,
+        le=1000,
+        description="Rows per page of REST v2 lists (RapidPro's is 250).",
+    )
     endpoint_group_limits: dict[str, int] = Field(
         default_factory=dict,
         description='Per endpoint group hourly limits, e.g. {"v2.contacts": 5000}.',

@@ -49,8 +49,16 @@ def create_engine(settings: Settings) -> AsyncEngine:
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # No rollback when a connection goes back to the pool: every checkout is a Session or
+        # a Connection, and both roll back their own transaction when closed, so the pool's
+        # reset would only be a second (no-op) rollback: one more hop to aiosqlite's thread on
+        # every request (docs/decisions/0005).
         engine = create_async_engine(
-            url, pool_size=settings.sqlite_pool_size, max_overflow=0, **_JSON
+            url,
+            pool_size=settings.sqlite_pool_size,
+            max_overflow=0,
+            pool_reset_on_return=None,
+            **_JSON,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,12 +57,11 @@ def list_statement(
 
 # A page's URNs and groups come back with the page itself, already in their wire form (JSON
 # arrays), so a list request is one query and Python only parses them (docs/decisions/0005).
-# Correlated on the outer ``contacts`` table. URN paths are escaped as URN.identity does.
-_ESCAPED = "replace(replace(replace({col}, '%', '%25'), '#', '%23'), '?', '%3F')"
-_IDENTITY = f"{_ESCAPED.format(col='scheme')} || ':' || {_ESCAPED.format(col='path')}"
+# Correlated on the outer ``contacts`` table. A URN's ``identity`` column is its wire form
+# (``URN.identity``: scheme and path escaped), written with it.
 _URNS_FROM = (
-    "FROM (SELECT u.scheme, u.path FROM contact_urns u WHERE u.contact_id = contacts.id "
-    "ORDER BY u.priority DESC, u.id)"
+    "FROM (SELECT u.identity, u.scheme, u.path FROM contact_urns u "
+    "WHERE u.contact_id = contacts.id ORDER BY u.priority DESC, u.id)"
 )
 _GROUPS_FROM = (
     "FROM (SELECT g.uuid, g.name FROM contact_group_members m JOIN contact_groups g "
@@ -77,13 +76,13 @@ _PG_GROUPS = (
 _AGGREGATES = {
     # SQLite 3.40 has no ORDER BY inside aggregates: aggregate an ordered derived table
     "sqlite": {
-        "urns": f"(SELECT json_group_array({_IDENTITY}) {_URNS_FROM})",
+        "urns": f"(SELECT json_group_array(identity) {_URNS_FROM})",
         "urns_expanded": f"(SELECT json_group_array(json_object({_EXPANDED})) {_URNS_FROM})",
         "groups": "(SELECT json_group_array(json_object('uuid', uuid, 'name', name)) "
         f"{_GROUPS_FROM})",
     },
     "postgresql": {
-        "urns": f"(SELECT json_agg({_IDENTITY} ORDER BY u.priority DESC, u.id) {_PG_URNS})",
+        "urns": f"(SELECT json_agg(u.identity ORDER BY u.priority DESC, u.id) {_PG_URNS})",
         "urns_expanded": f"(SELECT json_agg(json_build_object({_EXPANDED}) "
         f"ORDER BY u.priority DESC, u.id) {_PG_URNS})",
         "groups": "(SELECT json_agg(json_build_object('uuid', g.uuid, 'name', g.name) "
@@ -92,15 +91,145 @@ _AGGREGATES = {
 }
 
 
-def with_urns_and_groups(stmt: Select[Any], dialect: str, *, expand_urns: bool) -> Select[Any]:
-    """Add ``urns_json`` and ``groups_json`` columns: JSON text of the contact's URNs (wire
-    strings, or objects with ``expand_urns``) and groups (``{uuid, name}``); null or "[]"
-    when there are none."""
+def _sqlite_time(column: str) -> str:
+    # SQLAlchemy's SQLite dialect stores "YYYY-MM-DD HH:MM:SS.ffffff" (naive UTC)
+    return f"replace({column}, ' ', 'T') || 'Z'"
+
+
+def _pg_time(column: str) -> str:
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
+
+# RapidPro's contact shape, key for key (the order of ContactReadSerializer). ``{fields}`` is
+# filled in per workspace; ``{urns}`` / ``{groups}`` are the aggregates above.
+_SQLITE_DOC = (
+    "json_object('uuid', contacts.uuid, 'name', contacts.name, 'status', contacts.status, "
+    "'language', contacts.language, 'urns', json({urns}), 'groups', json({groups}), "
+    "'notes', json('[]'), 'fields', {fields}, 'flow', NULL, "
+    f"'created_on', {_sqlite_time('contacts.created_on')}, "
+    f"'modified_on', {_sqlite_time('contacts.modified_on')}, "
+    f"'last_seen_on', {_sqlite_time('contacts.last_seen_on')}, "
+    "'blocked', json(CASE contacts.status WHEN 'blocked' THEN 'true' ELSE 'false' END), "
+    "'stopped', json(CASE contacts.status WHEN 'stopped' THEN 'true' ELSE 'false' END))"
+)
+_PG_DOC = (
+    "json_build_object('uuid', contacts.uuid, 'name', contacts.name, "
+    "'status', contacts.status, 'language', contacts.language, "
+    "'urns', coalesce({urns}, '[]'::json), 'groups', coalesce({groups}, '[]'::json), "
+    "'notes', '[]'::json, 'fields', {fields}, 'flow', NULL, "
+    f"'created_on', {_pg_time('contacts.created_on')}, "
+    f"'modified_on', {_pg_time('contacts.modified_on')}, "
+    f"'last_seen_on', {_pg_time('contacts.last_seen_on')}, "
+    "'blocked', contacts.status = 'blocked', 'stopped', contacts.status = 'stopped')::text"
+)
+# a deleted contact keeps only its uuid and times (ContactReadSerializer on an inactive one)
+_SQLITE_DELETED_DOC = (
+    "json_object('uuid', contacts.uuid, 'name', NULL, 'status', NULL, 'language', NULL, "
+    "'urns', json('[]'), 'groups', json('[]'), 'notes', json('[]'), 'fields', json('{{}}'), "
+    "'flow', NULL, "
+    f"'created_on', {_sqlite_time('contacts.created_on')}, "
+    f"'modified_on', {_sqlite_time('contacts.modified_on')}, "
+    f"'last_seen_on', {_sqlite_time('contacts.last_seen_on')}, "
+    "'blocked', NULL, 'stopped', NULL)"
+)
+_PG_DELETED_DOC = (
+    "json_build_object('uuid', contacts.uuid, 'name', NULL, 'status', NULL, 'language', NULL, "
+    "'urns', '[]'::json, 'groups', '[]'::json, 'notes', '[]'::json, 'fields', '{{}}'::json, "
+    "'flow', NULL, "
+    f"'created_on', {_pg_time('contacts.created_on')}, "
+    f"'modified_on', {_pg_time('contacts.modified_on')}, "
+    f"'last_seen_on', {_pg_time('contacts.last_seen_on')}, "
+    "'blocked', NULL, 'stopped', NULL)::text"
+)
+
+# What ``values.render`` returns unchanged, checked in SQL. A number is certainly canonical
+# when it is an integer of at most 19 digits without leading zeros (the rest: Python decides).
+_SQLITE_PLAIN_NUMBER = (
+    "({v} = '0' OR ((({v} GLOB '[1-9]*' AND length({v}) <= 19) "
+    "OR ({v} GLOB '-[1-9]*' AND length({v}) <= 20)) AND substr({v}, 2) NOT GLOB '*[^0-9]*'))"
+)
+_PG_CANONICAL_NUMBER = "'^(0|-?[1-9][0-9]{{0,18}})(\\.[0-9]{{0,7}}[1-9])?$'"
+
+
+def _field_path(key: str) -> str:
+    if not key.replace("_", "").isalnum() or not key.isascii():  # keys are [a-z][a-z0-9_]*
+        raise ValueError(f"unexpected field key {key!r}")
+    return key
+
+
+def _fields_sql(dialect: str, fields: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """(the ``fields`` object of the wire shape, a condition true when a row needs Python to
+    render its fields): text values go out as stored; numbers as stored when canonical;
+    datetimes always through Python (they are re-rendered in the workspace's time zone)."""
+    if not fields:
+        return ("json('{}')" if dialect == "sqlite" else "'{}'::json"), "0 = 1"
+    parts: list[str] = []
+    needs: list[str] = []
+    for key, value_type in fields:
+        name = _field_path(key)
+        if dialect == "sqlite":
+            path = f"'$.\"{name}\"'"
+            value = f"json_extract(contacts.fields, {path})"
+            kind = f"json_type(contacts.fields, {path})"
+            parts.append(f"'{name}', {value}")
+            needs.append(f"coalesce({kind}, 'null') NOT IN ('text', 'null')")
+            if value_type == "number":
+                plain = _SQLITE_PLAIN_NUMBER.format(v=value)
+                needs.append(f"({kind} = 'text' AND NOT {plain})")
+            elif value_type == "datetime":
+                needs.append(f"{kind} = 'text'")
+        else:
+            value = f"(contacts.fields -> '{name}')"
+            kind = f"json_typeof({value})"
+            parts.append(f"'{name}', {value}")
+            needs.append(f"coalesce({kind}, 'null') NOT IN ('string', 'null')")
+            if value_type == "number":
+                canonical = _PG_CANONICAL_NUMBER.format()
+                needs.append(
+                    f"({kind} = 'string' AND NOT ((contacts.fields ->> '{name}') ~ {canonical}))"
+                )
+            elif value_type == "datetime":
+                needs.append(f"{kind} = 'string'")
+    builder = "json_object" if dialect == "sqlite" else "json_build_object"
+    needs_python = " OR ".join(needs) if needs else "0 = 1"
+    return f"{builder}({', '.join(parts)})", needs_python
+
+
+def as_documents(
+    stmt: Select[Any],
+    dialect: str,
+    *,
+    fields: Sequence[tuple[str, str]],
+    deleted: bool,
+    expand_urns: bool,
+) -> Select[Any]:
+    """The list statement's rows as ``(id, modified_on, doc, raw_fields)``: ``doc`` is the
+    contact's wire JSON built by the database (URNs and groups aggregated, timestamps in the
+    wire format, fields as stored); ``raw_fields`` is null unless some field value must be
+    rendered by Python (:func:`relaydesk.domains.contacts.values.render`), in which case it
+    holds the stored values (docs/decisions/0005)."""
     sql = _AGGREGATES.get(dialect, _AGGREGATES["postgresql"])
-    return stmt.add_columns(
-        literal_column(sql["urns_expanded" if expand_urns else "urns"]).label("urns_json"),
-        literal_column(sql["groups"]).label("groups_json"),
+    sqlite = dialect == "sqlite"
+    raw = "contacts.fields"
+    if deleted:
+        doc = _SQLITE_DELETED_DOC if sqlite else _PG_DELETED_DOC
+        doc, check = doc.format(), "0 = 1"
+    else:
+        fields_doc, check = _fields_sql(dialect, fields)
+        template = _SQLITE_DOC if sqlite else _PG_DOC
+        doc = template.format(
+            urns=sql["urns_expanded" if expand_urns else "urns"],
+            groups=sql["groups"],
+            fields=fields_doc,
+        )
+    raw_sql = f"CASE WHEN {check} THEN {raw if sqlite else raw + '::text'} END"
+    documents: Any = stmt.with_only_columns(
+        Contact.id,
+        Contact.modified_on,
+        literal_column(doc).label("doc"),
+        literal_column(raw_sql).label("raw_fields"),
     )
+    return cast("Select[Any]", documents)
 
 
 def empty_statement(principal: Principal) -> Select[Contact]:

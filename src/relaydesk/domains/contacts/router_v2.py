@@ -92,7 +92,7 @@ async def list_contacts(call: V2Request) -> dict[str, Any]:
     after = _datetime(request, "after")
     expand = bool(query_bool(request, "expand_urns"))
     locale = await service.locale_for(call.session, call.principal, call.state.workspace_cache)
-    stmt = await service.list_statement(
+    listing = await service.list_statement(
         call.session,
         call.principal,
         locale,
@@ -101,16 +101,12 @@ async def list_contacts(call: V2Request) -> dict[str, Any]:
         before=before,
         after=after,
         expand_urns=expand,
+        field_cache=call.state.field_types_cache,
     )
+    stmt, fields = listing
 
-    async def render(contacts: Sequence[Contact]) -> list[Any]:
-        return await service.render_page(
-            call.session,
-            call.principal,
-            locale,
-            contacts,
-            call.state.field_types_cache,
-        )
+    async def render(rows: Sequence[Any]) -> list[Any]:
+        return service.render_page(rows, fields, locale)
 
     return await keyset_page(
         call.session,

@@ -163,9 +163,12 @@ async def list_statement(
     before: datetime | None,
     after: datetime | None,
     expand_urns: bool = False,
-) -> Select[Contact]:
+    field_cache: fields_service.FieldTypesCache,
+) -> tuple[Select[Any], list[tuple[str, str]]]:
     """The filtered, scoped list (RapidPro's filters: uuid, urn, group, deleted, before,
-    after); an unknown group matches nothing."""
+    after; an unknown group matches nothing) as rows of wire documents built by the database
+    (:func:`repository.as_documents`), with the (key, type) of the workspace's active fields
+    for :func:`render_page`."""
     uuid = None
     if "uuid" in params:
         try:
@@ -179,11 +182,16 @@ async def list_statement(
         except InvalidURN as exc:
             raise _detail(str(exc)) from None
     dialect = session.get_bind().dialect.name
+    fields = [] if deleted else await _field_types(session, principal, field_cache)
+
+    def documents(stmt: Select[Any]) -> tuple[Select[Any], list[tuple[str, str]]]:
+        return repository.as_documents(
+            stmt, dialect, fields=fields, deleted=deleted, expand_urns=expand_urns
+        ), fields
+
     group_id = None
     if ref := params.get("group"):
-        unknown = repository.with_urns_and_groups(
-            repository.empty_statement(principal), dialect, expand_urns=expand_urns
-        )
+        unknown = documents(repository.empty_statement(principal))
         if "\x00" in ref:
             return unknown
         try:
@@ -202,7 +210,7 @@ async def list_statement(
         before=before,
         after=after,
     )
-    return repository.with_urns_and_groups(stmt, dialect, expand_urns=expand_urns)
+    return documents(stmt)
 
 
 def _urn_wire(scheme: str, path: str, expand: bool) -> Any:
@@ -251,11 +259,8 @@ def _to_wire(
 async def _field_types(
     session: AsyncSession,
     principal: Principal,
-    contacts: Sequence[Any],
     cache: fields_service.FieldTypesCache | None = None,
 ) -> list[tuple[str, str]]:
-    if not any(c.is_active for c in contacts):
-        return []
     if cache is not None:
         return await fields_service.field_types(session, principal.workspace_id, cache)
     fields = await fields_service.active_fields(session, principal.workspace_id)
@@ -273,7 +278,7 @@ async def render_many(
     """Wire dicts for contacts (entities, e.g. after a write): fields, URNs and groups in one
     query each."""
     live = [c.id for c in contacts if c.is_active]
-    fields = await _field_types(session, principal, contacts)
+    fields = await _field_types(session, principal) if live else []
     urn_rows: Mapping[int, list[Any]] = {}
     groups: Mapping[int, list[Any]] = {}
     if live:
@@ -291,32 +296,25 @@ async def render_many(
     ]
 
 
-def _json_list(value: Any) -> list[Any]:
-    if not value:
-        return []
-    return list(value) if isinstance(value, list) else orjson.loads(value)
-
-
-async def render_page(
-    session: AsyncSession,
-    principal: Principal,
-    locale: Locale,
-    rows: Sequence[Any],
-    field_cache: fields_service.FieldTypesCache,
-) -> list[dict[str, Any]]:
-    """Wire dicts for a list page whose rows carry ``urns_json`` / ``groups_json`` in wire
-    form (:func:`list_statement`): no further query (field definitions are cached)."""
-    fields = await _field_types(session, principal, rows, field_cache)
-    return [
-        _to_wire(
-            row,
-            fields=fields,
-            urn_list=_json_list(row.urns_json),
-            group_list=_json_list(row.groups_json),
-            timezone=locale.timezone,
-        )
-        for row in rows
-    ]
+def render_page(
+    rows: Sequence[Any], fields: Sequence[tuple[str, str]], locale: Locale
+) -> list[Any]:
+    """A list page from :func:`list_statement`'s rows: each row's document goes out as the
+    database built it, except the fields of rows whose values need :func:`values.render`
+    (a non-integer number, a datetime: rendered in the workspace's time zone)."""
+    page: list[Any] = []
+    for row in rows:
+        if row.raw_fields is None:
+            page.append(orjson.Fragment(row.doc))
+            continue
+        wire = orjson.loads(row.doc)
+        stored = orjson.loads(row.raw_fields) or {}
+        wire["fields"] = {
+            key: values.render(value_type, stored.get(key), timezone=locale.timezone)
+            for key, value_type in fields
+        }
+        page.append(wire)
+    return page
 
 
 # -- lookups (?uuid= / ?urn=) -------------------------------------------------------------

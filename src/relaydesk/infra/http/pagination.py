@@ -58,14 +58,18 @@ async def keyset_page(
     sort: InstrumentedAttribute[Any],
     id_column: InstrumentedAttribute[int],
     render: Callable[[Sequence[Any]], Awaitable[list[Any]]],
-    page_size: int = DEFAULT_PAGE_SIZE,
+    page_size: int | None = None,
     sort_is_time: bool = True,
     core: bool = False,
 ) -> dict[str, Any]:
     """Run ``stmt`` (already filtered and scoped; selecting rows whose first element carries
     ``sort`` and ``id_column``) one page at a time. ``render`` turns the page's objects into
     wire dicts (one call per page, so it can batch-load related data: no N+1). ``core``: the
-    statement selects plain columns (rows, not entities); it then bypasses the ORM."""
+    statement selects plain columns (rows, not entities); it then bypasses the ORM.
+    ``page_size``: default ``RELAYDESK_PAGE_SIZE`` (250)."""
+    if page_size is None:
+        settings = getattr(request.app.state, "settings", None)
+        page_size = settings.page_size if settings is not None else DEFAULT_PAGE_SIZE
     cursor = request.query_params.get("cursor")
     position = _decode(cursor, sort_is_time) if cursor else None
     reverse = bool(position and position[2])  # walking back towards the first page
