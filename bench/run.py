@@ -4,6 +4,7 @@ same run.
 Usage::
 
     python bench/run.py NAME [--duration SECONDS] [--connections N] [--warmup SECONDS] [--json]
+    python bench/run.py webhooks [--events N] [--connections N] [--json]
     python bench/run.py            # lists the available benchmarks (exit status 2)
 
 Run it with the project's interpreter (``.venv/bin/python bench/run.py workspace``): the same
@@ -17,7 +18,7 @@ floor) gets a free 127.0.0.1 port, must answer ``/healthz`` and then one request
 with 200, and is loaded the same way: warm-up, then ``--duration`` seconds over ``--connections``
 keep-alive connections. More than 1 % failed requests (anything but 200) aborts the run.
 
-Three kinds of benchmark:
+Four kinds of benchmark:
 
 * ``mode="floor"`` (``workspace``): the app, then the floor (bench/floor_app.py: one Starlette
   route returning the same JSON body the app returned) on another port; prints req/s, p99 and
@@ -38,6 +39,17 @@ Three kinds of benchmark:
   flatness, goal page 300 within 20 % of page 1), then loads the first 40 pages round-robin.
   Prints req/s, p99, the app/floor ratios (goal >= 1.0) and the flatness figures. ``--json``:
   ``{"name", "app", "floor", "ratio", "p99_ratio", "flatness", "pass", "seed", ...}``.
+* ``mode="deliveries"`` (``webhooks``): no server and no load generator. Starts a loopback
+  webhook receiver (bench/webhook_sink.py, its own process), queues ``--events`` events through
+  relaydesk's outbox (bench/webhooks_enqueue.py: one webhook, ``events.emit`` in batches of
+  1,000, a commit each; timed apart), POSTs as many bodies of the same size to the sink with a
+  raw aiohttp loop (bench/webhooks_floor.py, ``--connections`` at a time), then starts
+  ``relaydesk worker`` (``--connections`` in flight) and times it until every message is
+  ``delivered`` (polled every 0.1 s), stops it (SIGTERM) and checks that every message is
+  delivered with one attempt row per POST the sink saw. Prints deliveries/s against the floor's
+  POSTs/s (goal >= 0.5) and the durability checks. ``--json``: ``{"name", "app", "floor", "sink",
+  "enqueue", "ratio", "ratio_after_startup", "ratio_goal", "pass", ...}``. ``--duration`` and
+  ``--warmup`` do not apply.
 
 Servers are always stopped (SIGTERM, SIGKILL after 5 s) and the temp dir removed.
 
@@ -51,7 +63,10 @@ Exit status: 0 success, 1 failure (setup, server, or more than 1 % errors), 2 us
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
+import hashlib
+import hmac
 import http.client
 import importlib.util
 import json
@@ -61,6 +76,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -71,6 +87,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast
 
@@ -121,15 +138,30 @@ class Pages:
 
 
 @dataclass(frozen=True)
+class Deliveries:
+    """What a ``mode="deliveries"`` benchmark needs: webhook events queued through the outbox,
+    delivered by ``relaydesk worker`` to a loopback sink, against a raw aiohttp POST loop."""
+
+    sink: str = "webhook_sink.py"  # in bench/: the receiver (GET /healthz, /stats)
+    enqueue: str = "webhooks_enqueue.py"  # in bench/: webhook + events.emit in batches
+    floor: str = "webhooks_floor.py"  # in bench/: the raw aiohttp POST loop
+    batch: int = 1_000  # items per events.emit call (one commit each)
+    poll_seconds: float = 0.05  # RELAYDESK_WEBHOOK_POLL_SECONDS of the worker
+    ratio_goal: float = 0.5  # app deliveries/s / floor POSTs/s at least this
+
+
+@dataclass(frozen=True)
 class Benchmark:
     path: str
     headers: Callable[[Fixture], dict[str, str]]
     description: str
     # floor: app vs a bare Starlette app; ratelimit: limiter off vs memory vs Redis backend;
-    # pages: a seeded list, app vs a hand-written floor on the same database, plus flatness.
-    mode: Literal["floor", "ratelimit", "pages"] = "floor"
+    # pages: a seeded list, app vs a hand-written floor on the same database, plus flatness;
+    # deliveries: webhook deliveries by the worker vs a raw aiohttp POST loop (path: the sink's).
+    mode: Literal["floor", "ratelimit", "pages", "deliveries"] = "floor"
     api_version: Literal["v2", "v3"] = "v2"  # of the company token the fixture creates
     pages: Pages | None = None  # required by mode="pages"
+    deliveries: Deliveries | None = None  # required by mode="deliveries"
 
 
 def token_auth(fixture: Fixture) -> dict[str, str]:
@@ -138,6 +170,10 @@ def token_auth(fixture: Fixture) -> dict[str, str]:
 
 def bearer_auth(fixture: Fixture) -> dict[str, str]:
     return {"Authorization": f"Bearer {fixture.token}"}
+
+
+def no_headers(fixture: Fixture) -> dict[str, str]:
+    return {}
 
 
 def seed_100k_contacts(db_path: Path, fixture: Fixture) -> SeedSummary:
@@ -165,6 +201,14 @@ BENCHMARKS: dict[str, Benchmark] = {
         "floor, page 1 vs page 300",
         mode="pages",
         pages=Pages(seed=seed_100k_contacts, floor_app="contacts_floor:app"),
+    ),
+    "webhooks": Benchmark(
+        path="/hook",
+        headers=no_headers,
+        description="webhook deliveries (outbox -> signed POST -> attempt row committed) by "
+        "`relaydesk worker` to a loopback sink vs a raw aiohttp POST loop",
+        mode="deliveries",
+        deliveries=Deliveries(),
     ),
 }
 
@@ -460,6 +504,7 @@ class Options:
     warmup: int
     self_test: bool
     page_size: int = 50  # mode="pages": RELAYDESK_PAGE_SIZE of the app (the floor follows)
+    events: int = 20_000  # mode="deliveries": events queued (and POSTs by the floor)
 
 
 def measure(
@@ -1009,12 +1054,308 @@ def format_pages_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# ----------------------- mode "deliveries": the webhook worker vs a raw aiohttp POST loop
+
+DELIVERY_TIMEOUT = 60.0  # seconds for the worker to deliver everything, plus 1 s per 100 events
+PROGRESS_POLL = 0.1  # seconds between two counts of delivered messages
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+def bench_script(
+    env: Mapping[str, str], cwd: Path, script: str, *args: str, timeout: float
+) -> dict[str, Any]:
+    """Run ``bench/<script> args`` with this interpreter; its output's JSON object."""
+    argv = [sys.executable, str(BENCH_DIR / script), *args]
+    try:
+        proc = subprocess.run(
+            argv,
+            env=dict(env),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"bench/{script} did not finish within {timeout:.0f} s") from exc
+    if proc.returncode != 0:
+        raise BenchError(
+            f"bench/{script} failed with exit status {proc.returncode}:\n{proc.stderr}{proc.stdout}"
+        )
+    try:
+        return parse_json_object(proc.stdout)
+    except ValueError as exc:
+        raise BenchError(f"bench/{script}: no JSON object in its output:\n{proc.stdout}") from exc
+
+
+def script_argv(script: str) -> Callable[[int], list[str]]:
+    """argv_for(port) of a bench/ script taking ``--port``."""
+    return lambda port: [sys.executable, str(BENCH_DIR / script), "--port", str(port)]
+
+
+def sink_stats(sink: Server, *, reset: bool = False) -> dict[str, Any]:
+    """The sink's counters (``GET /stats``), or reset them (``DELETE /stats``)."""
+    request = urllib.request.Request(
+        f"http://{HOST}:{sink.port}/stats", method="DELETE" if reset else "GET"
+    )
+    try:
+        with _HTTP.open(request, timeout=10) as response:
+            body = response.read()
+    except OSError as exc:
+        sink.fail(f"{request.method} /stats failed: {exc}")
+    return {} if reset else cast(dict[str, Any], json.loads(body))
+
+
+def signature_verified(secret: str, sample: Mapping[str, Any] | None) -> bool:
+    """Whether a request the sink received carries a Standard Webhooks signature of its id,
+    timestamp and body made with the webhook's secret."""
+    if not sample:
+        return False
+    headers, body = sample["headers"], str(sample["body"]).encode()
+    signed = b"%s.%s.%s" % (
+        str(headers.get("webhook-id", "")).encode(),
+        str(headers.get("webhook-timestamp", "")).encode(),
+        body,
+    )
+    key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX))
+    expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return expected in str(headers.get("webhook-signature", "")).split()
+
+
+def db_epoch(value: str | None) -> float | None:
+    """A naive UTC timestamp as SQLAlchemy stores it on SQLite, as a Unix time."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
+
+
+def count_delivered(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT count(*) FROM webhook_messages WHERE status = 'delivered'")
+    return int(row.fetchone()[0])
+
+
+def durability(conn: sqlite3.Connection) -> dict[str, Any]:
+    """What the database holds once the worker has stopped."""
+    statuses = dict(conn.execute("SELECT status, count(*) FROM webhook_messages GROUP BY status"))
+    attempts, succeeded, messages, first, last = conn.execute(
+        "SELECT count(*), coalesce(sum(succeeded), 0), count(DISTINCT message_id),"
+        " min(attempted_on), max(attempted_on) FROM webhook_attempts"
+    ).fetchone()
+    return {
+        "messages": {str(k): int(v) for k, v in statuses.items()},
+        "attempts": int(attempts),
+        "attempts_succeeded": int(succeeded),
+        "attempted_messages": int(messages),
+        "first_attempt_on": db_epoch(first),
+        "last_attempt_on": db_epoch(last),
+    }
+
+
+def worker_env(env: Mapping[str, str], concurrency: int, spec: Deliveries) -> dict[str, str]:
+    return {
+        **env,
+        "RELAYDESK_WEBHOOK_ALLOW_PRIVATE": "1",  # plain http to 127.0.0.1
+        "RELAYDESK_WEBHOOK_CONCURRENCY": str(concurrency),
+        "RELAYDESK_WEBHOOK_ENDPOINT_CONCURRENCY": str(concurrency),
+        "RELAYDESK_WEBHOOK_WORKSPACE_CONCURRENCY": str(concurrency),
+        "RELAYDESK_WEBHOOK_POLL_SECONDS": str(spec.poll_seconds),
+        "RELAYDESK_LOG_LEVEL": "warning",
+    }
+
+
+def deliver_all(
+    env: Mapping[str, str], cwd: Path, database: Path, events: int, spec: Deliveries, c: int
+) -> dict[str, Any]:
+    """Start ``relaydesk worker`` on the queued messages; time it until every message is
+    delivered (counted every PROGRESS_POLL s); stop it (SIGTERM); read back what it wrote."""
+    timeout = DELIVERY_TIMEOUT + events / 100
+    with contextlib.closing(sqlite3.connect(database, isolation_level=None, timeout=10)) as conn:
+        conn.execute("PRAGMA busy_timeout=10000")
+        if count_delivered(conn):
+            raise BenchError("messages were delivered before the worker started")
+        log(f"starting relaydesk worker: {c} deliveries in flight at most, {events} queued")
+        started_at = time.time()
+        started = time.perf_counter()
+        worker = Server(
+            "worker",
+            [sys.executable, "-m", "relaydesk", "worker"],
+            worker_env(env, c, spec),
+            cwd,
+            port=0,
+        )
+        try:
+            while True:
+                delivered = count_delivered(conn)
+                if delivered >= events:
+                    seconds = time.perf_counter() - started
+                    break
+                if worker.proc.poll() is not None:
+                    worker.fail(f"exited with status {worker.proc.returncode}: {delivered} sent")
+                if time.perf_counter() - started > timeout:
+                    worker.fail(f"only {delivered} of {events} delivered after {timeout:.0f} s")
+                time.sleep(PROGRESS_POLL)
+            log(f"all {events} messages delivered in {seconds:.2f} s; stopping the worker")
+        finally:
+            worker.stop()
+        stored = durability(conn)
+    exit_status = worker.proc.returncode
+    output = worker.log_tail(10) if worker.log_path.stat().st_size else ""
+    if output:
+        log(f"the worker wrote (last lines):\n{output}")
+    first = stored.pop("first_attempt_on")
+    last = stored.pop("last_attempt_on")
+    startup = first - started_at if first is not None else None
+    sending = seconds - startup if startup is not None else None
+    return {
+        "deliveries": events,
+        "seconds": round(seconds, 4),
+        "rps": round(events / seconds, 1),
+        "startup_seconds": round(startup, 3) if startup is not None else None,
+        "sending_seconds": round(sending, 4) if sending is not None else None,
+        "rps_after_startup": round(events / sending, 1) if sending else None,
+        "attempt_span_seconds": round(last - first, 4) if first and last else None,
+        "worker_exit_status": exit_status,
+        **stored,
+    }
+
+
+def run_deliveries(name: str, bench: Benchmark, opts: Options) -> dict[str, Any]:
+    spec = bench.deliveries
+    if spec is None:
+        raise BenchError(f"benchmark {name!r} has mode 'deliveries' but no Deliveries spec")
+    events, c = opts.events, opts.connections
+    with workdir(name) as (tmp, env), contextlib.ExitStack() as stack:
+        fixture = create_fixture(env, tmp, bench.api_version)
+        database = sqlite_database(tmp)
+        sink = stack.enter_context(running("sink", script_argv(spec.sink), env, tmp))
+        url = f"http://{HOST}:{sink.port}{bench.path}"
+
+        log(f"queueing {events} events ({spec.batch} per events.emit, a commit each)")
+        sample_body = tmp / "sample-body.json"
+        queued = bench_script(
+            env,
+            tmp,
+            spec.enqueue,
+            *("--data-dir", str(tmp), "--workspace", fixture.workspace_uuid, "--url", url),
+            *("--events", str(events), "--batch", str(spec.batch)),
+            *("--sample-body", str(sample_body)),
+            timeout=CLI_TIMEOUT + events / 100,
+        )
+        if queued.get("messages") != events:
+            raise BenchError(f"bench/{spec.enqueue} queued {queued.get('messages')} messages")
+        log(f"queued in {queued['seconds']:.2f} s; envelopes of {queued['body_bytes']} bytes")
+
+        log(f"floor: {events} POSTs with a raw aiohttp loop, {c} at a time")
+        sink_stats(sink, reset=True)
+        floor = bench_script(
+            env,
+            tmp,
+            spec.floor,
+            *("--url", url, "--count", str(events), "--concurrency", str(c)),
+            *("--body-file", str(sample_body)),
+            timeout=CLI_TIMEOUT + events / 100,
+        )
+        floor_sink = sink_stats(sink)
+        if floor["errors"] > MAX_ERROR_RATE * events:
+            sink.fail(f"the floor's POSTs failed: {floor['error_kinds']}; aborting")
+        if floor_sink["posts"] != events:
+            sink.fail(f"the sink counted {floor_sink['posts']} POSTs from the floor, not {events}")
+
+        sink_stats(sink, reset=True)
+        app = deliver_all(env, tmp, database, events, spec, c)
+        app_sink = sink_stats(sink)
+
+    duplicates = app_sink["posts"] - events
+    app["errors"] = app["attempts"] - app["attempts_succeeded"]
+    durable = (
+        app["messages"] == {"delivered": events}
+        and app["attempts"] == app_sink["posts"]  # every POST the sink saw has its row
+        and app["attempted_messages"] == events
+        and app_sink["distinct_ids"] == events
+    )
+    ratio = app["rps"] / floor["rps"] if floor["rps"] else None
+    after = app["rps_after_startup"]
+    return {
+        "name": name,
+        "url": url,
+        "events": events,
+        "connections": c,
+        "body_bytes": queued["body_bytes"],
+        "enqueue": {
+            key: queued[key] for key in ("events", "batches", "batch", "seconds", "messages")
+        },
+        "app": app,
+        "floor": floor,
+        "sink": {
+            "app_posts": app_sink["posts"],
+            "app_distinct_ids": app_sink["distinct_ids"],
+            "duplicates": duplicates,
+            "floor_posts": floor_sink["posts"],
+            "app_connections": app_sink["connections"],
+            "floor_connections": floor_sink["connections"],
+            "signature_verified": signature_verified(queued["secret"], app_sink["sample"]),
+        },
+        "ratio": round(ratio, 4) if ratio is not None else None,
+        "ratio_after_startup": round(after / floor["rps"], 4) if after and floor["rps"] else None,
+        "ratio_goal": spec.ratio_goal,
+        "pass": {
+            "ratio": ratio >= spec.ratio_goal if ratio is not None else None,
+            "durable": durable,
+        },
+    }
+
+
+def format_deliveries_table(result: dict[str, Any]) -> str:
+    app, floor, sink, enq = result["app"], result["floor"], result["sink"], result["enqueue"]
+    ratio, after = result["ratio"], result["ratio_after_startup"]
+    rate = enq["events"] / enq["seconds"] if enq["seconds"] else 0.0
+    lines = [
+        f"benchmark {result['name']}: {result['events']} events, POST {result['url']} "
+        f"(loopback sink), {result['connections']} in flight, bodies of "
+        f"{result['body_bytes']} bytes",
+        f"enqueue (not in the figures below): {enq['batches']} x events.emit of "
+        f"{enq['batch']} + commit: {enq['seconds']:.2f} s ({rate:.0f} events/s)",
+        "",
+        TABLE_HEADER.replace(" p99 ms", "seconds"),
+        f"{'app':<8} {app['rps']:>10.1f} {app['seconds']:>9.2f} {app['errors']:>7} "
+        f"{app['deliveries']:>10}",
+        f"{'floor':<8} {floor['rps']:>10.1f} {floor['seconds']:>9.2f} {floor['errors']:>7} "
+        f"{floor['posts']:>10}",
+        "",
+        (
+            f"ratio (app/floor) req/s: {ratio:.2f}  goal >= {result['ratio_goal']:.2f}: "
+            f"{mark(result['pass']['ratio'])}"
+            if ratio is not None
+            else "ratio: n/a"
+        ),
+    ]
+    if app["startup_seconds"] is not None:
+        lines.append(
+            f"app: worker start -> first attempt {app['startup_seconds']:.2f} s, then "
+            f"{app['rps_after_startup']:.1f} deliveries/s"
+            + (f" (ratio {after:.2f})" if after is not None else "")
+        )
+    delivered = app["messages"].get("delivered", 0)
+    lines += [
+        f"durable: {delivered}/{result['events']} messages delivered, {app['attempts']} "
+        f"attempt rows ({app['attempts_succeeded']} succeeded), worker exit status "
+        f"{app['worker_exit_status']}: {mark(result['pass']['durable'])}",
+        f"sink: {sink['app_posts']} POSTs from the app ({sink['app_distinct_ids']} distinct "
+        f"webhook-ids, {sink['duplicates']} duplicates) over {sink['app_connections']} "
+        f"connections, {sink['floor_posts']} from the floor over {sink['floor_connections']}; "
+        f"signature of a sample {'verified' if sink['signature_verified'] else 'NOT verified'}",
+    ]
+    return "\n".join(lines)
+
+
 Runner = Callable[[str, Benchmark, Options], dict[str, Any]]
 Formatter = Callable[[dict[str, Any]], str]
 RUNNERS: dict[str, tuple[Runner, Formatter]] = {
     "floor": (run_floor_comparison, format_floor_table),
     "ratelimit": (run_ratelimit, format_ratelimit_table),
     "pages": (run_pages, format_pages_table),
+    "deliveries": (run_deliveries, format_deliveries_table),
 }
 
 
@@ -1063,6 +1404,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="N",
         help="rows per page for list benchmarks (contacts); default: 50",
     )
+    parser.add_argument(
+        "--events",
+        type=positive_int,
+        default=20_000,
+        metavar="N",
+        help="events to deliver (webhooks; --duration and --warmup do not apply); default: 20000",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     # Floor against floor (no relaydesk needed): checks the harness; the ratio should be ~1.
     parser.add_argument("--self-test", action="store_true", help=argparse.SUPPRESS)
@@ -1084,13 +1432,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.self_test and bench.mode != "floor":
         print("bench: --self-test only applies to mode 'floor' (workspace)", file=sys.stderr)
         return 2
-    floor_needs = ("aiosqlite", "orjson") if bench.mode == "pages" else ()
+    floor_needs = {"pages": ("aiosqlite", "orjson"), "deliveries": ("aiohttp",)}.get(bench.mode, ())
     for module in ("uvicorn", "starlette", *floor_needs):
         if not _importable(module):
             log(f"{module} is not importable by {sys.executable}; use the project's virtualenv")
             return 1
     signal.signal(signal.SIGTERM, _terminate)
-    opts = Options(args.duration, args.connections, args.warmup, args.self_test, args.page_size)
+    opts = Options(
+        args.duration, args.connections, args.warmup, args.self_test, args.page_size, args.events
+    )
     run, format_table = RUNNERS[bench.mode]
     try:
         result = run(args.name, bench, opts)

@@ -66,6 +66,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         data_dir=tmp_path_factory.mktemp("data"),
         base_url="http://testserver",
         log_level="warning",
+        worker="off",  # delivery tests run their own dispatcher (tests/webhooks)
+        webhook_allow_private=True,  # sinks are on loopback; SSRF tests turn it off
     )
 
 

@@ -40,6 +40,9 @@ from relaydesk.infra.ratelimit.factory import make_limiter
 from relaydesk.infra.ratelimit.headers import RateLimitHeadersMiddleware
 from relaydesk.platform.tokens.router_v3 import router as tokens_v3
 from relaydesk.platform.usage.router_v3 import router as usage_v3
+from relaydesk.platform.webhooks.dispatcher import Dispatcher
+from relaydesk.platform.webhooks.router_v3 import custom_data_router
+from relaydesk.platform.webhooks.router_v3 import router as webhooks_v3
 
 log = logging.getLogger("relaydesk")
 
@@ -80,9 +83,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         authenticator.last_used.run(interval=min(5.0, settings.last_used_resolution_seconds)),
         name="relaydesk-last-used",
     )
+    # webhook delivery in this process unless RELAYDESK_WORKER=off (docs/webhooks.md)
+    dispatcher = Dispatcher(settings, sessionmaker) if settings.worker == "embedded" else None
+    delivering = (
+        asyncio.create_task(dispatcher.run(), name="relaydesk-webhooks") if dispatcher else None
+    )
+    app.state.dispatcher = dispatcher
     try:
         yield
     finally:
+        if dispatcher is not None and delivering is not None:
+            dispatcher.stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(delivering, settings.webhook_timeout_seconds + 5)
         flusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await flusher
@@ -175,6 +188,8 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
 
     app.include_router(tokens_v3)
     app.include_router(usage_v3)
+    app.include_router(webhooks_v3)
+    app.include_router(custom_data_router)
 
     v2 = V2API()
     for endpoint in V2_ENDPOINTS:

@@ -77,6 +77,51 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = Field(default=30, ge=1)
     redis_prefix: str = "relaydesk"
 
+    # -- webhooks (docs/webhooks.md) -------------------------------------------------------
+    worker: Literal["embedded", "off"] = Field(
+        default="embedded",
+        description="embedded: `serve` also delivers webhooks; off: only `relaydesk worker` does.",
+    )
+    webhook_retry_schedule: str = Field(
+        default="10,120,900",
+        description="Seconds before each retry after the first attempt, comma-separated "
+        "(±10% jitter). Decimals allowed (tests use milliseconds).",
+    )
+    webhook_retention_days: float = Field(default=7, gt=0)
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Tests and local development only: allow http and loopback/private targets.",
+    )
+    webhook_timeout_seconds: float = Field(default=15, gt=0)
+    webhook_concurrency: int = Field(default=128, ge=1, description="Deliveries in flight.")
+    webhook_endpoint_concurrency: int = Field(default=16, ge=1)
+    webhook_workspace_concurrency: int = Field(default=64, ge=1)
+    webhook_failure_window_seconds: float = Field(default=300, gt=0)
+    webhook_failure_min_attempts: int = Field(default=10, ge=1)
+    webhook_failure_threshold: float = Field(default=0.5, gt=0, lt=1)
+    webhook_probe_interval_seconds: float = Field(default=60, gt=0)
+    webhook_disable_after_seconds: float = Field(default=5 * 86400, gt=0)
+    webhook_lease_seconds: float = Field(default=300, gt=0)
+    webhook_poll_seconds: float = Field(default=0.25, gt=0)
+    webhook_retry_after_cap_seconds: float = Field(default=3600, gt=0)
+    webhook_secret_overlap_seconds: float = Field(default=86400, ge=0)
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        try:
+            numbers = [float(p) for p in parts]
+        except ValueError:
+            raise ValueError("a comma-separated list of seconds, e.g. 10,120,900") from None
+        if any(n < 0 for n in numbers):
+            raise ValueError("retry delays must be >= 0")
+        return ",".join(parts)
+
+    @property
+    def retry_schedule(self) -> list[float]:
+        return [float(p) for p in self.webhook_retry_schedule.split(",") if p]
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:

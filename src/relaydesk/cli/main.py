@@ -18,6 +18,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaydesk.cli.webhooks import webhook_app
+from relaydesk.cli.worker import worker
 from relaydesk.config import Settings, get_settings
 from relaydesk.db.engine import create_engine, create_sessionmaker
 from relaydesk.db.migrate import upgrade
@@ -45,6 +47,8 @@ token_app = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(webhook_app, name="webhook")
+app.command()(worker)
 
 out = Console()
 err = Console(stderr=True)

@@ -16,6 +16,15 @@ from relaydesk.models.epoch import CacheEpoch
 from relaydesk.models.mixins import OwnedMixin, WorkspaceScopedMixin
 from relaydesk.models.token import ApiToken, ApiVersion, TokenKind
 from relaydesk.models.user import Membership, Role, User
+from relaydesk.models.webhook import (
+    CustomData,
+    MessageStatus,
+    Webhook,
+    WebhookAttempt,
+    WebhookEvent,
+    WebhookMessage,
+    WebhookState,
+)
 from relaydesk.models.workspace import DateStyle, Workspace
 
 __all__ = [
@@ -27,16 +36,23 @@ __all__ = [
     "ContactGroup",
     "ContactStatus",
     "ContactURN",
+    "CustomData",
     "DateStyle",
     "FieldType",
     "Global",
     "GroupStatus",
     "Label",
     "Membership",
+    "MessageStatus",
     "OwnedMixin",
     "Role",
     "TokenKind",
     "User",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookEvent",
+    "WebhookMessage",
+    "WebhookState",
     "Workspace",
     "WorkspaceScopedMixin",
     "contact_group_members",

@@ -8,6 +8,12 @@ only when every field is valid, as in DRF.
 Other domains are reached through their services: groups (``resolve``, ``groups_for_contacts``,
 ``set_manual_groups``, ``add_members``, ``remove_members``, ``contacts_changed``), fields
 (``active_fields``) and the workspace (country, time zone, date style). Never commits.
+
+Every change queues its webhook event in the same transaction (:func:`_emit`):
+``contact.created``, ``contact.updated`` (also when a bulk action adds, removes, blocks or
+unblocks: one event per contact it changed) and ``contact.deleted``, with the contact in its
+REST v2 shape (:func:`render_many`). Smart group memberships that follow a contact's change
+emit no group event.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from relaydesk.infra.tenancy import can_see
 from relaydesk.kit.time import format_datetime, utcnow
 from relaydesk.kit.validation import is_language
 from relaydesk.models import Contact, ContactGroup, ContactStatus, ContactURN
+from relaydesk.platform.webhooks import events
 
 LOOKUP_PARAMS = ("urn", "uuid")  # sorted, as RapidPro lists them in its messages
 URN_PRIORITY = 1000  # of a contact's first URN; each next one is one less
@@ -586,9 +593,29 @@ async def write(
         session, principal, locale, data, instance=instance, lookup=lookup
     )
     if instance is None:
-        return await _create(session, principal, locale, changes), True
-    await _update(session, principal, locale, instance, changes)
+        contact = await _create(session, principal, locale, changes)
+        await _emit(session, principal, locale, "contact.created", [contact])
+        return contact, True
+    if await _update(session, principal, locale, instance, changes):
+        await _emit(session, principal, locale, "contact.updated", [instance])
     return instance, False
+
+
+async def _emit(
+    session: AsyncSession,
+    principal: Principal,
+    locale: Locale,
+    event_type: str,
+    contacts: Sequence[Contact],
+) -> None:
+    """Queue ``event_type`` for each contact (rendered only if a webhook listens)."""
+    if not contacts:
+        return
+
+    async def render() -> list[dict[str, Any]]:
+        return await render_many(session, principal, locale, contacts)
+
+    await events.emit(session, principal.workspace_id, event_type, render)
 
 
 async def _create(
@@ -624,7 +651,8 @@ async def _update(
     locale: Locale,
     contact: Contact,
     changes: _Changes,
-) -> None:
+) -> bool:
+    """Apply ``changes``; whether anything changed (``modified_on`` moves only then)."""
     changed = False  # anything smart groups may look at
     if "name" in changes.given and changes.name != contact.name:
         contact.name = changes.name
@@ -658,6 +686,7 @@ async def _update(
         contact.modified_on = utcnow()
     if changed:
         await groups_service.contacts_changed(session, principal.workspace_id, [contact.id])
+    return changed or groups_changed
 
 
 async def _release(
@@ -686,6 +715,7 @@ async def delete(
         raise NotFound("Not found.")
     if contact.is_active:  # deleting a deleted contact (by uuid) is a no-op, as in RapidPro
         await _release(session, principal, [contact])
+        await _emit(session, principal, locale, "contact.deleted", [contact])
 
 
 # -- bulk actions -------------------------------------------------------------------------
@@ -784,16 +814,18 @@ async def bulk_action(
             message = "Non-active contacts cannot be added to groups: " + ", ".join(inactive)
             raise InvalidArgs(message, errors={"non_field_errors": [message]})
 
-    await _act(session, principal, name, contacts, group)
+    await _act(session, principal, locale, name, contacts, group)
 
 
 async def _act(
     session: AsyncSession,
     principal: Principal,
+    locale: Locale,
     action: str,
     contacts: list[Contact],
     group: ContactGroup | None,
 ) -> None:
+    """Act on the contacts; one event per contact changed (none for a no-op)."""
     now = utcnow()
     if action in GROUP_ACTIONS:
         assert group is not None
@@ -812,6 +844,7 @@ async def _act(
                 await groups_service.remove_members(session, group, ids)
         for contact in touched:
             contact.modified_on = now
+        await _emit(session, principal, locale, "contact.updated", touched)
     elif action in ("block", "unblock"):
         status = ContactStatus.BLOCKED if action == "block" else ContactStatus.ACTIVE
         touched = [c for c in contacts if c.status != status]
@@ -823,6 +856,8 @@ async def _act(
             await groups_service.contacts_changed(
                 session, principal.workspace_id, [c.id for c in touched]
             )
+        await _emit(session, principal, locale, "contact.updated", touched)
     elif action == "delete":
         await _release(session, principal, contacts)
+        await _emit(session, principal, locale, "contact.deleted", contacts)
     # interrupt, archive_messages (archive): nothing to do until flows and messages exist

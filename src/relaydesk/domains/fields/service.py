@@ -3,6 +3,9 @@
 Fields are workspace-wide (not owned): every token of the workspace reads them; editors and
 administrators create and change them. Rules are RapidPro's (``ContactFieldWriteSerializer``,
 ``ContactField.make_key`` / ``is_valid_key`` / ``is_valid_name``).
+
+Creating and changing a field queue ``field.created|updated`` (the field in its REST v2
+shape, :func:`to_wire`) in the same transaction. There is no delete (as in RapidPro's API).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from relaydesk.infra.cache import EpochCache
 from relaydesk.infra.http import drf
 from relaydesk.kit.time import utcnow
 from relaydesk.models import ContactField, Role
+from relaydesk.platform.webhooks import events
 
 LIMIT = 250  # RapidPro's default ORG_LIMIT_DEFAULTS["fields"]
 
@@ -199,9 +203,15 @@ async def write(
         instance.modified_on = now
         await session.flush()
         await changes.bump(session)  # cached field definitions are stale
+        await _emit(session, "field.updated", instance)
         return WriteResult(instance, created=False)
     field = await _create(session, principal, name, value_type, name_field)
+    await _emit(session, "field.created", field)
     return WriteResult(field, created=True)
+
+
+async def _emit(session: AsyncSession, event_type: str, field: ContactField) -> None:
+    await events.emit(session, field.workspace_id, event_type, [to_wire(field)])
 
 
 async def _create(

@@ -4,6 +4,9 @@ Globals are owned: a personal token sees and changes only the globals its user c
 company token sees the workspace's. Names are unique in the workspace ignoring case, keys are
 unique among active globals, and a workspace has at most :data:`LIMIT`, whoever owns them.
 Agents can't use globals (as in RapidPro).
+
+Creating a global and changing its value queue ``global.created|updated`` (the global in its
+REST v2 shape, :func:`to_wire`) in the same transaction. There is no delete (as in RapidPro).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from relaydesk.infra.auth.principal import Principal
 from relaydesk.infra.http import drf
 from relaydesk.kit.time import format_datetime, utcnow
 from relaydesk.models import Global, Role
+from relaydesk.platform.webhooks import events
 
 LIMIT = 250  # RapidPro's default ORG_LIMIT_DEFAULTS["globals"]
 
@@ -125,6 +129,7 @@ async def write(
         target.instance.value = value
         target.instance.modified_on = now
         await session.flush()
+        await _emit(session, "global.updated", target.instance)
         return WriteResult(target.instance, created=False)
     if name is None:
         message = "Name is required when creating new global."
@@ -143,4 +148,9 @@ async def write(
     )
     repository.add(session, item)
     await session.flush()
+    await _emit(session, "global.created", item)
     return WriteResult(item, created=True)
+
+
+async def _emit(session: AsyncSession, event_type: str, item: Global) -> None:
+    await events.emit(session, item.workspace_id, event_type, [to_wire(item)])

@@ -9,6 +9,10 @@ contacts domain calls after any change to contacts (fields, URNs, name, status, 
 Scope: personal tokens see and change only the groups their user owns; names are unique per
 workspace among active groups (case-insensitively) whoever owns them, and the workspace may
 have at most :data:`MAX_GROUPS` user groups.
+
+Creating, changing and deleting a group queue ``group.created|updated|deleted`` (the group in
+its REST v2 shape, :func:`render_many`) in the same transaction; membership changes made for
+contacts (manual or smart) emit no group event: the contacts' own events carry their groups.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from relaydesk.infra.http import drf
 from relaydesk.infra.tenancy import can_see
 from relaydesk.kit.time import utcnow
 from relaydesk.models import Contact, ContactGroup, ContactStatus, GroupStatus, Role
+from relaydesk.platform.webhooks import events
 
 MAX_GROUPS = 250  # RapidPro's ORG_LIMIT_DEFAULTS["groups"]
 
@@ -183,6 +188,7 @@ async def write(
         raise InvalidArgs("Invalid group.", errors=errors)
 
     now = utcnow()
+    created = group is None
     if group is None:
         group = ContactGroup(
             workspace_id=workspace_id,
@@ -209,7 +215,15 @@ async def write(
     await session.flush()
     if compiled is not None:
         await _populate(session, group, compiled.matches)
+    await _emit(session, "group.created" if created else "group.updated", group)
     return group
+
+
+async def _emit(session: AsyncSession, event_type: str, group: ContactGroup) -> None:
+    """Queue ``event_type`` for the group (its count is queried only if a webhook listens)."""
+    await events.emit(
+        session, group.workspace_id, event_type, lambda: render_many(session, [group])
+    )
 
 
 def ensure_editor(principal: Principal) -> None:
@@ -230,6 +244,7 @@ async def delete(session: AsyncSession, principal: Principal, uuid: str | None) 
     group.is_active = False
     group.modified_on = utcnow()
     await session.flush()
+    await _emit(session, "group.deleted", group)  # before it loses them: its last count
     await repository.delete_all_members(session, group.id)
     return group
 

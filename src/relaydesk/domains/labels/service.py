@@ -4,6 +4,9 @@ Labels are owned: a personal token sees and changes only the labels its user cre
 company token sees the workspace's. Names are unique in the workspace (ignoring case) and a
 workspace has at most :data:`LIMIT` active labels, whoever owns them. Agents can't use labels
 (as in RapidPro). ``count`` is 0 until Relaydesk has messages.
+
+Every write queues ``label.created|updated|deleted`` (the label in its REST v2 shape,
+:func:`to_wire`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from relaydesk.infra.auth.principal import Principal
 from relaydesk.infra.http import drf
 from relaydesk.kit.time import utcnow
 from relaydesk.models import Label, Role
+from relaydesk.platform.webhooks import events
 
 LIMIT = 250  # RapidPro's default ORG_LIMIT_DEFAULTS["labels"]
 
@@ -99,6 +103,7 @@ async def write(
         target.instance.name = name
         target.instance.modified_on = now
         await session.flush()
+        await _emit(session, "label.updated", target.instance)
         return WriteResult(target.instance, created=False)
     label = Label(
         workspace_id=principal.workspace_id,
@@ -109,6 +114,7 @@ async def write(
     )
     repository.add(session, label)
     await session.flush()
+    await _emit(session, "label.created", label)
     return WriteResult(label, created=True)
 
 
@@ -122,4 +128,9 @@ async def delete(session: AsyncSession, principal: Principal, uuid: str | None) 
     label.is_active = False
     label.modified_on = utcnow()
     await session.flush()
+    await _emit(session, "label.deleted", label)
     return label
+
+
+async def _emit(session: AsyncSession, event_type: str, label: Label) -> None:
+    await events.emit(session, label.workspace_id, event_type, [to_wire(label)])

@@ -5,7 +5,8 @@
   errors 400 ``{"field": ["message"]}``; 404/405/409 ``{"detail": ...}``.
 * RPC (``/api/rpc/``): ``{"ok": false, "error": code, "message": ...}`` with the HTTP status.
 * Everything else (v3, OAuth, portal JSON): ``{"error": code, "detail": ...}``; 401 carries
-  ``WWW-Authenticate: Bearer``.
+  ``WWW-Authenticate: Bearer``. Validation errors add ``"errors": {"field": ["message"]}`` and
+  the same lists at the top level (``{"url": [...]}``), except for keys that would clash.
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ def render(request: Request, exc: RelaydeskError) -> Response:
         body = {"error": exc.code, "detail": exc.message}
     if isinstance(exc, InvalidArgs):
         body["errors"] = exc.errors
+        if kind == "v3":  # also each field's errors at the top level: 400 {"url": [...]}
+            for field, messages in exc.errors.items():
+                body.setdefault(field, messages)
     if isinstance(exc, RateLimited):
         body["retry_after"] = exc.retry_after
     headers = _www_authenticate(exc) if is_auth else _retry_headers(exc)

@@ -1,0 +1,1 @@
+"""Outbound network helpers (SSRF guard for webhook delivery)."""

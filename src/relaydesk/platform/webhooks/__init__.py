@@ -1,0 +1,1 @@
+"""Webhooks v3: event registry, transactional outbox, management, signed delivery."""
