@@ -22,7 +22,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
-from uuid import UUID
 
 import orjson
 from sqlalchemy import Select
@@ -39,6 +38,7 @@ from relaydesk.domains.workspace.service import WorkspaceCache
 from relaydesk.exceptions import InvalidArgs, NotFound
 from relaydesk.infra.auth.principal import Principal
 from relaydesk.infra.tenancy import can_see
+from relaydesk.kit.ids import canonical_uuid
 from relaydesk.kit.time import format_datetime, utcnow
 from relaydesk.kit.validation import is_language
 from relaydesk.models import Contact, ContactGroup, ContactStatus, ContactURN
@@ -178,10 +178,9 @@ async def list_statement(
     for :func:`render_page`."""
     uuid = None
     if "uuid" in params:
-        try:
-            uuid = str(UUID(params["uuid"]))
-        except ValueError:
-            raise _detail("Value for uuid must be a valid UUID") from None
+        uuid = canonical_uuid(params["uuid"])
+        if uuid is None:
+            raise _detail("Value for uuid must be a valid UUID")
     identity = None
     if params.get("urn"):
         try:

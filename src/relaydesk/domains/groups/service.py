@@ -38,6 +38,7 @@ from relaydesk.exceptions import Conflict, Forbidden, InvalidArgs, NotFound
 from relaydesk.infra.auth.principal import Principal
 from relaydesk.infra.http import drf
 from relaydesk.infra.tenancy import can_see
+from relaydesk.kit.ids import canonical_uuid
 from relaydesk.kit.time import utcnow
 from relaydesk.models import Contact, ContactGroup, ContactStatus, GroupStatus, Role
 from relaydesk.platform.webhooks import events
@@ -103,7 +104,7 @@ async def list_query(
 
 async def get(session: AsyncSession, principal: Principal, uuid: str) -> ContactGroup:
     """An active group the principal can see, else NotFound (also for other workspaces)."""
-    value = drf.uuid_value(uuid)
+    value = canonical_uuid(uuid)
     group = await repository.get_visible(session, principal, value) if value else None
     if group is None:
         raise NotFound("Not found.")
@@ -273,7 +274,7 @@ async def resolve(
     found: dict[int, ContactGroup] = {}
     for ref in refs:
         text = str(ref)
-        value = drf.uuid_value(text)
+        value = canonical_uuid(text)
         group = by_uuid.get(value) if value else None
         if group is None and text:
             group = by_name.get(text.casefold())

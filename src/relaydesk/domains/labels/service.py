@@ -23,6 +23,7 @@ from relaydesk.domains.labels.schemas import MAX_NAME_LENGTH, LabelWrite
 from relaydesk.exceptions import Conflict, Forbidden, InvalidArgs, NotFound
 from relaydesk.infra.auth.principal import Principal
 from relaydesk.infra.http import drf
+from relaydesk.kit.ids import canonical_uuid
 from relaydesk.kit.time import utcnow
 from relaydesk.models import Label, Role
 from relaydesk.platform.webhooks import events
@@ -57,7 +58,7 @@ class Target:
 
 
 async def _get(session: AsyncSession, principal: Principal, uuid: str) -> Label:
-    value = drf.uuid_value(uuid)
+    value = canonical_uuid(uuid)
     label = await repository.get_active(session, principal, value) if value else None
     if label is None:
         raise NotFound("Not found.")

@@ -18,7 +18,6 @@ exactly like RapidPro's. The query helpers (:func:`query_uuid`, :func:`query_uui
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -27,6 +26,7 @@ from starlette.requests import Request
 
 from relaydesk.exceptions import InvalidArgs
 from relaydesk.infra.http.v2params import field_errors
+from relaydesk.kit.ids import canonical_uuid
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -101,14 +101,6 @@ def add_error(errors: Errors, field: str, messages: Iterable[str]) -> None:
         errors.setdefault(field, []).extend(listed)
 
 
-def uuid_value(raw: str) -> str | None:
-    """The canonical form of a UUID given in any form :class:`uuid.UUID` reads, else None."""
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        return None
-
-
 def query_uuids(request: Request, name: str, *, max_values: int = 100) -> list[str]:
     """A repeatable UUID filter (``?uuid=…&uuid=…``); empty values are ignored. Invalid → 400
     ``{"detail": "Param 'uuid': xyz is not a valid UUID."}`` (RapidPro's current wording)."""
@@ -118,7 +110,7 @@ def query_uuids(request: Request, name: str, *, max_values: int = 100) -> list[s
         raise InvalidArgs(message, errors={"detail": message})
     values = []
     for raw in raws:
-        value = uuid_value(raw.strip())
+        value = canonical_uuid(raw.strip())
         if value is None:
             message = f"Param '{name}': {raw} is not a valid UUID."
             raise InvalidArgs(message, errors={"detail": message})
@@ -131,7 +123,7 @@ def query_uuid(request: Request, name: str) -> str | None:
     raw = request.query_params.get(name)
     if raw is None or not raw.strip():
         return None
-    value = uuid_value(raw.strip())
+    value = canonical_uuid(raw.strip())
     if value is None:
         message = f"Param '{name}': {raw} is not a valid UUID."
         raise InvalidArgs(message, errors={"detail": message})

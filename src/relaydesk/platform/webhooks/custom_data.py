@@ -21,10 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.exceptions import InvalidArgs, NotFound
 from relaydesk.infra.auth.principal import Principal
+from relaydesk.kit.ids import canonical_uuid
 from relaydesk.kit.time import format_datetime, utcnow
 from relaydesk.platform.webhooks import repository
 from relaydesk.platform.webhooks.schemas import CustomDataOut, json_object
-from relaydesk.platform.webhooks.service import canonical_uuid, require_admin
+from relaydesk.platform.webhooks.service import require_admin
 
 # Singular object types. A new resource adds its name here (and to ``CHECKED`` once it has a
 # table that ``repository.object_exists`` can look it up in).

@@ -18,7 +18,6 @@ Never commits: the routers and the CLI do.
 from __future__ import annotations
 
 import re
-import uuid as uuidlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,7 +31,7 @@ from relaydesk.config import Settings
 from relaydesk.exceptions import Forbidden, InvalidArgs, NotFound
 from relaydesk.infra.auth.principal import ADMIN, Principal
 from relaydesk.infra.net import ssrf
-from relaydesk.kit.ids import new_uuid
+from relaydesk.kit.ids import canonical_uuid, new_uuid
 from relaydesk.kit.parse import parse_datetime
 from relaydesk.kit.time import format_datetime, utcnow
 from relaydesk.models import MessageStatus, Webhook, WebhookAttempt, WebhookMessage, WebhookState
@@ -67,14 +66,6 @@ def require_admin(principal: Principal) -> None:
             "You do not have permission to perform this action: it needs an administrator's "
             "key or a company key."
         )
-
-
-def canonical_uuid(value: str) -> str | None:
-    """``value`` as a lower-case hyphenated UUID, or None when it is not one."""
-    try:
-        return str(uuidlib.UUID(value))
-    except (ValueError, TypeError):
-        return None
 
 
 def parse_time(value: str | None, field: str) -> datetime | None:
