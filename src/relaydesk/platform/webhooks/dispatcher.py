@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, bindparam, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from relaydesk.config import Settings
@@ -50,7 +50,7 @@ from relaydesk.models import (
     WebhookState,
     Workspace,
 )
-from relaydesk.platform.webhooks import events
+from relaydesk.platform.webhooks import events, repository
 from relaydesk.platform.webhooks.delivery import Job, Outcome, Sender
 
 log = logging.getLogger("relaydesk.webhooks")
@@ -241,7 +241,7 @@ class Dispatcher:
                 Webhook.state,
                 Webhook.next_probe_on,
                 Webhook.failing_since,
-            ).where(Webhook.is_active.is_(True), Webhook.state != WebhookState.DISABLED.value)
+            ).where(*repository.deliverable())
             if self._only_ids is not None:
                 stmt = stmt.where(Webhook.workspace_id.in_(self._only_ids))
             if self._exclude_ids:
@@ -550,7 +550,6 @@ class Dispatcher:
             ).where(Webhook.id.in_(by_webhook))
         )
         settings = self.settings
-        window_from = now - timedelta(seconds=settings.webhook_failure_window_seconds)
         for webhook_id, state, failing_since, window_start in rows.all():
             outcomes = by_webhook[webhook_id]
             last = outcomes[-1]
@@ -571,23 +570,10 @@ class Dispatcher:
                     failing_since = min(o.attempted_on for o in outcomes if not o.succeeded)
                     values["failing_since"] = failing_since
                 if state == WebhookState.HEALTHY.value:
-                    since = max(window_from, window_start) if window_start else window_from
-                    total, failures = (
-                        await session.execute(
-                            select(
-                                func.count(),
-                                func.coalesce(
-                                    func.sum(
-                                        case((WebhookAttempt.succeeded.is_(False), 1), else_=0)
-                                    ),
-                                    0,
-                                ),
-                            ).where(
-                                WebhookAttempt.webhook_id == webhook_id,
-                                WebhookAttempt.attempted_on >= since,
-                            )
-                        )
-                    ).one()
+                    since = repository.window_since(
+                        now, window_start, settings.webhook_failure_window_seconds
+                    )
+                    total, failures = await repository.window_counts(session, webhook_id, since)
                     if (
                         total >= settings.webhook_failure_min_attempts
                         and failures / total > settings.webhook_failure_threshold

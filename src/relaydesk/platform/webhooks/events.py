@@ -31,10 +31,9 @@ from relaydesk.models import (
     Webhook,
     WebhookEvent,
     WebhookMessage,
-    WebhookState,
     Workspace,
 )
-from relaydesk.platform.webhooks import registry
+from relaydesk.platform.webhooks import registry, repository
 
 Items = Sequence[dict[str, Any]]
 ItemsFactory = Callable[[], Awaitable[Items]]
@@ -95,9 +94,7 @@ async def subscribers(session: AsyncSession, workspace_id: int, event_type: str)
     nothing is queued for them until they are re-enabled)."""
     rows = await session.execute(
         select(Webhook.id, Webhook.events).where(
-            Webhook.workspace_id == workspace_id,
-            Webhook.is_active.is_(True),
-            Webhook.state != WebhookState.DISABLED.value,
+            Webhook.workspace_id == workspace_id, *repository.deliverable()
         )
     )
     return [wid for wid, patterns in rows.all() if registry.matches(patterns or [], event_type)]

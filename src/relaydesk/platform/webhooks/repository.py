@@ -7,10 +7,10 @@ labels, users) are looked up here through the models.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, case, delete, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, Select, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,7 @@ from relaydesk.models import (
     WebhookAttempt,
     WebhookEvent,
     WebhookMessage,
+    WebhookState,
     Workspace,
 )
 
@@ -38,6 +39,12 @@ from relaydesk.models import (
 def active_webhooks(workspace_id: int) -> Select[Webhook]:
     """The workspace's webhooks that are not deleted (unordered: the pager orders)."""
     return select(Webhook).where(Webhook.workspace_id == workspace_id, Webhook.is_active.is_(True))
+
+
+def deliverable() -> tuple[ColumnElement[bool], ...]:
+    """Webhooks that get messages queued and sent: not deleted, not disabled (throttled ones
+    do: their queue waits for the circuit to close)."""
+    return (Webhook.is_active.is_(True), Webhook.state != WebhookState.DISABLED.value)
 
 
 async def get_webhook(session: AsyncSession, workspace_id: int, uuid: str) -> Webhook | None:
@@ -65,6 +72,13 @@ async def workspace_of_message(session: AsyncSession, message_uuid: str) -> Work
 
 def add(session: AsyncSession, webhook: Webhook) -> None:
     session.add(webhook)
+
+
+def window_since(now: datetime, window_start_on: datetime | None, seconds: float) -> datetime:
+    """Where the circuit breaker's rolling window starts: ``seconds`` back, but never before
+    the circuit last closed (``window_start_on``)."""
+    since = now - timedelta(seconds=seconds)
+    return max(since, window_start_on) if window_start_on is not None else since
 
 
 async def window_counts(session: AsyncSession, webhook_id: int, since: datetime) -> tuple[int, int]:

@@ -230,9 +230,9 @@ async def send_test(session: AsyncSession, principal: Principal, uuid: str) -> Q
 async def health(session: AsyncSession, webhook: Webhook, settings: Settings) -> Health:
     """The circuit breaker's view: failure rate over the rolling window, which starts at
     most ``webhook_failure_window_seconds`` back and never before the circuit last closed."""
-    since = utcnow() - timedelta(seconds=settings.webhook_failure_window_seconds)
-    if webhook.window_start_on is not None and webhook.window_start_on > since:
-        since = webhook.window_start_on
+    since = repository.window_since(
+        utcnow(), webhook.window_start_on, settings.webhook_failure_window_seconds
+    )
     total, failed = await repository.window_counts(session, webhook.id, since)
     state = WebhookState(webhook.state)
     return Health(
