@@ -337,3 +337,20 @@ async def test_rolled_back_emit_queues_nothing(
 
 
 _ = Sink  # re-exported for type checkers of helpers
+
+
+async def test_stopping_records_every_attempt_already_made(
+    app: RelaydeskApp, session: AsyncSession, world: World
+) -> None:
+    """A stop right after deliveries: their outcomes are committed before run() returns
+    (not left to a lease expiry and a second send)."""
+    async with running_sink() as sink:
+        await make_webhook(session, world.a.id, sink.url)
+        ids = await emit(session, world.a.id, 20)
+        async with dispatcher(app):
+            await sink.wait_for(20)
+        session.expire_all()
+        statuses = (
+            await session.scalars(select(WebhookMessage.status).where(WebhookMessage.uuid.in_(ids)))
+        ).all()
+        assert statuses == [MessageStatus.DELIVERED.value] * 20

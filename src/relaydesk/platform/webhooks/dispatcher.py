@@ -142,6 +142,7 @@ class Dispatcher:
         self._db = asyncio.Lock()
         self._flush_now = asyncio.Event()
         self._stopping = False
+        self._recording = True  # the committer runs until run() has drained the deliveries
         self._only_ids: set[int] | None = None
         self._exclude_ids: set[int] = set()
         self._last_purge = 0.0
@@ -185,9 +186,11 @@ class Dispatcher:
         finally:
             events.remove_waker(self.wake)
             await self._drain()
-            committer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await committer
+            # never cancel the committer: a flush cut short would lose its batch's records
+            # (the messages would only be sent again after their lease)
+            self._recording = False
+            self._flush_now.set()
+            await committer
             await self._flush()
             await self._release_backlog()
             await self.sender.close()
@@ -443,7 +446,7 @@ class Dispatcher:
     # -- recording ---------------------------------------------------------------------
 
     async def _committer(self) -> None:
-        while True:
+        while self._recording:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._flush_now.wait(), FLUSH_INTERVAL)
             self._flush_now.clear()
