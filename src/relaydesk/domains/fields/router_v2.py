@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import Response
-
 from relaydesk.domains.fields import service
 from relaydesk.domains.fields.schemas import FieldRead, FieldWrite
 from relaydesk.infra.http.docs import EndpointDoc, FieldDoc
 from relaydesk.infra.http.pagination import keyset_page
-from relaydesk.infra.http.responses import FastJSONResponse
-from relaydesk.infra.http.v2 import Operation, V2Endpoint, V2Request
-from relaydesk.infra.http.v2params import query_str, read_json
+from relaydesk.infra.http.v2 import Operation, V2Endpoint, V2Request, write_by
+from relaydesk.infra.http.v2params import query_str
 from relaydesk.models import ContactField
 
 EXAMPLE = {
@@ -58,15 +55,9 @@ async def list_fields(call: V2Request) -> dict[str, Any]:
     )
 
 
-async def write_field(call: V2Request) -> Response:
-    params = call.request.query_params
-    key = params.get("key")
-    target = await service.resolve(call.session, call.principal, key)
-    data = await read_json(call.request)
-    result = await service.write(call.session, call.principal, target, data)
-    wire = service.to_wire(result.field)
-    await call.session.commit()
-    return FastJSONResponse(wire, status_code=201 if result.created else 200)
+write_field = write_by(
+    "key", service.resolve, service.write, lambda result: service.to_wire(result.field)
+)
 
 
 endpoints = [

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import Response
-
 from relaydesk.domains.globals import service
 from relaydesk.domains.globals.schemas import GlobalRead, GlobalWrite
 from relaydesk.infra.http.docs import EndpointDoc, FieldDoc
 from relaydesk.infra.http.pagination import keyset_page
-from relaydesk.infra.http.responses import FastJSONResponse
-from relaydesk.infra.http.v2 import Operation, V2Endpoint, V2Request
-from relaydesk.infra.http.v2params import query_datetime, query_str, read_json
+from relaydesk.infra.http.v2 import Operation, V2Endpoint, V2Request, write_by
+from relaydesk.infra.http.v2params import query_datetime, query_str
 from relaydesk.models import Global
 
 DOC = EndpointDoc(
@@ -65,14 +62,9 @@ async def list_globals(call: V2Request) -> dict[str, Any]:
     )
 
 
-async def write_global(call: V2Request) -> Response:
-    key = call.request.query_params.get("key")
-    target = await service.resolve(call.session, call.principal, key)
-    data = await read_json(call.request)
-    result = await service.write(call.session, call.principal, target, data)
-    wire = service.to_wire(result.item)
-    await call.session.commit()
-    return FastJSONResponse(wire, status_code=201 if result.created else 200)
+write_global = write_by(
+    "key", service.resolve, service.write, lambda result: service.to_wire(result.item)
+)
 
 
 endpoints = [

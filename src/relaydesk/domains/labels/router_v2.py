@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import Response
-
 from relaydesk.domains.labels import service
 from relaydesk.domains.labels.schemas import LabelRead, LabelWrite
 from relaydesk.infra.http import drf
 from relaydesk.infra.http.docs import EndpointDoc, FieldDoc
 from relaydesk.infra.http.pagination import keyset_page
-from relaydesk.infra.http.responses import FastJSONResponse
-from relaydesk.infra.http.v2 import Operation, V2Endpoint, V2Request, delete_by_uuid
-from relaydesk.infra.http.v2params import query_str, read_json
+from relaydesk.infra.http.v2 import Operation, V2Endpoint, V2Request, delete_by_uuid, write_by
+from relaydesk.infra.http.v2params import query_str
 from relaydesk.models import Label
 
 DOC = EndpointDoc(
@@ -57,14 +54,9 @@ async def list_labels(call: V2Request) -> dict[str, Any]:
     )
 
 
-async def write_label(call: V2Request) -> Response:
-    uuid = call.request.query_params.get("uuid")
-    target = await service.resolve(call.session, call.principal, uuid)
-    data = await read_json(call.request)
-    result = await service.write(call.session, call.principal, target, data)
-    wire = service.to_wire(result.label)
-    await call.session.commit()
-    return FastJSONResponse(wire, status_code=201 if result.created else 200)
+write_label = write_by(
+    "uuid", service.resolve, service.write, lambda result: service.to_wire(result.label)
+)
 
 
 endpoints = [

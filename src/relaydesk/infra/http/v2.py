@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -37,6 +37,7 @@ from relaydesk.infra.http import drf, errors
 from relaydesk.infra.http.docs import EndpointDoc, render_endpoint, render_index
 from relaydesk.infra.http.guard import authenticate
 from relaydesk.infra.http.responses import FastJSONResponse
+from relaydesk.infra.http.v2params import read_json
 from relaydesk.infra.ratelimit.headers import STATE_KEY as RATELIMIT_STATE
 from relaydesk.infra.ratelimit.headers import raw_headers
 from relaydesk.kit.validation import NUL_MESSAGE
@@ -88,6 +89,36 @@ def delete_by_uuid(
         await delete(call.session, call.principal, call.request.query_params.get("uuid"))
         await call.session.commit()
         return Response(status_code=204)
+
+    return handler
+
+
+class _Written(Protocol):
+    @property
+    def created(self) -> bool: ...
+
+
+TargetT = TypeVar("TargetT")
+WrittenT = TypeVar("WrittenT", bound=_Written)
+
+
+def write_by(
+    param: str,
+    resolve: Callable[[AsyncSession, Principal, str | None], Awaitable[TargetT]],
+    write: Callable[[AsyncSession, Principal, TargetT, Any], Awaitable[WrittenT]],
+    render: Callable[[WrittenT], Any],
+) -> Handler:
+    """``POST`` (``?<param>=…`` to update) → 201 with the object when it was created, 200 when
+    updated: ``resolve(session, principal, ref)`` finds what ``?<param>`` names (or raises),
+    ``write`` applies the JSON body, ``render`` gives the result's wire dict; commits."""
+
+    async def handler(call: V2Request) -> Response:
+        target = await resolve(call.session, call.principal, call.request.query_params.get(param))
+        data = await read_json(call.request)
+        result = await write(call.session, call.principal, target, data)
+        wire = render(result)
+        await call.session.commit()
+        return FastJSONResponse(wire, status_code=201 if result.created else 200)
 
     return handler
 
