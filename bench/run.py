@@ -290,9 +290,10 @@ def workdir(name: str) -> Iterator[tuple[Path, dict[str, str]]]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def relaydesk_cli(env: Mapping[str, str], cwd: Path, *args: str) -> str:
-    argv = [sys.executable, "-m", "relaydesk", *args]
-    shown = "relaydesk " + " ".join(args)
+def run_checked(
+    argv: list[str], env: Mapping[str, str], cwd: Path, shown: str, timeout: float
+) -> str:
+    """Run ``argv``; its stdout, or a BenchError naming ``shown`` (exit status, timeout)."""
     try:
         proc = subprocess.run(
             argv,
@@ -301,16 +302,21 @@ def relaydesk_cli(env: Mapping[str, str], cwd: Path, *args: str) -> str:
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
-            timeout=CLI_TIMEOUT,
+            timeout=timeout,
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise BenchError(f"`{shown}` did not finish within {CLI_TIMEOUT:.0f} s") from exc
+        raise BenchError(f"{shown} did not finish within {timeout:.0f} s") from exc
     if proc.returncode != 0:
         raise BenchError(
-            f"`{shown}` failed with exit status {proc.returncode}:\n{proc.stderr}{proc.stdout}"
+            f"{shown} failed with exit status {proc.returncode}:\n{proc.stderr}{proc.stdout}"
         )
     return proc.stdout
+
+
+def relaydesk_cli(env: Mapping[str, str], cwd: Path, *args: str) -> str:
+    argv = [sys.executable, "-m", "relaydesk", *args]
+    return run_checked(argv, env, cwd, "`relaydesk " + " ".join(args) + "`", CLI_TIMEOUT)
 
 
 def relaydesk_json(env: Mapping[str, str], cwd: Path, *args: str, key: str) -> Any:
@@ -1066,27 +1072,11 @@ def bench_script(
 ) -> dict[str, Any]:
     """Run ``bench/<script> args`` with this interpreter; its output's JSON object."""
     argv = [sys.executable, str(BENCH_DIR / script), *args]
+    stdout = run_checked(argv, env, cwd, f"bench/{script}", timeout)
     try:
-        proc = subprocess.run(
-            argv,
-            env=dict(env),
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise BenchError(f"bench/{script} did not finish within {timeout:.0f} s") from exc
-    if proc.returncode != 0:
-        raise BenchError(
-            f"bench/{script} failed with exit status {proc.returncode}:\n{proc.stderr}{proc.stdout}"
-        )
-    try:
-        return parse_json_object(proc.stdout)
+        return parse_json_object(stdout)
     except ValueError as exc:
-        raise BenchError(f"bench/{script}: no JSON object in its output:\n{proc.stdout}") from exc
+        raise BenchError(f"bench/{script}: no JSON object in its output:\n{stdout}") from exc
 
 
 def script_argv(script: str) -> Callable[[int], list[str]]:
