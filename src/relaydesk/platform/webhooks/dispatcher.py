@@ -147,8 +147,6 @@ class Dispatcher:
         self._exclude_ids: set[int] = set()
         self._last_purge = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.delivered = 0  # counters, for logs and tests
-        self.failed = 0
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -494,7 +492,6 @@ class Dispatcher:
             delivered_on = None
             if o.succeeded:
                 status, delivered_on = MessageStatus.DELIVERED.value, o.attempted_on
-                self.delivered += 1
             else:
                 delay = (
                     retry_delay(
@@ -508,7 +505,6 @@ class Dispatcher:
                 )
                 if delay is None:
                     status = MessageStatus.FAILED.value
-                    self.failed += 1
                 else:
                     next_on = o.attempted_on + timedelta(seconds=delay)
             updates.append(
