@@ -103,19 +103,19 @@ async def list_contacts(call: V2Request) -> dict[str, Any]:
         expand_urns=expand,
         field_cache=call.state.field_types_cache,
     )
-    stmt, fields = listing
 
     async def render(rows: Sequence[Any]) -> list[Any]:
-        return service.render_page(rows, fields, locale)
+        return service.render_page(rows, listing.fields, locale)
 
     return await keyset_page(
         call.session,
-        stmt,
+        listing.stmt,
         request,
         sort=Contact.modified_on,
         id_column=Contact.id,
         render=render,
         core=True,
+        shape=listing.shape,
     )
 
 

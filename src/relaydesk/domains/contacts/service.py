@@ -18,6 +18,7 @@ emit no group event.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,7 @@ from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaydesk.db import rawread
 from relaydesk.domains.contacts import repository, urns, values
 from relaydesk.domains.contacts.schemas import MAX_ITEMS, MAX_NAME
 from relaydesk.domains.contacts.urns import URN, InvalidURN
@@ -160,6 +162,17 @@ async def _resolve_groups(
 # -- listing -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A contacts list: its statement (rows of wire documents), the (key, type) of the
+    workspace's active fields for :func:`render_page`, and ``shape``: every input the
+    statement was built from (statements are reused per shape: ``rawread.cached``)."""
+
+    stmt: Select[Any]
+    fields: list[tuple[str, str]]
+    shape: tuple[Any, ...]
+
+
 async def list_statement(
     session: AsyncSession,
     principal: Principal,
@@ -171,11 +184,10 @@ async def list_statement(
     after: datetime | None,
     expand_urns: bool = False,
     field_cache: fields_service.FieldTypesCache,
-) -> tuple[Select[Any], list[tuple[str, str]]]:
+) -> Listing:
     """The filtered, scoped list (RapidPro's filters: uuid, urn, group, deleted, before,
     after; an unknown group matches nothing) as rows of wire documents built by the database
-    (:func:`repository.as_documents`), with the (key, type) of the workspace's active fields
-    for :func:`render_page`."""
+    (:func:`repository.as_documents`)."""
     uuid = None
     if "uuid" in params:
         uuid = canonical_uuid(params["uuid"])
@@ -189,34 +201,43 @@ async def list_statement(
             raise _detail(str(exc)) from None
     dialect = session.get_bind().dialect.name
     fields = [] if deleted else await _field_types(session, principal, field_cache)
+    group_id: int | None = None
+    unknown_group = False
+    if ref := params.get("group"):
+        found = []
+        if "\x00" not in ref:  # a NUL can't name anything (and PostgreSQL refuses it)
+            with contextlib.suppress(InvalidArgs):
+                found = await groups_service.resolve(
+                    session, principal, [ref], field="group", allow_smart=True
+                )
+        if found:
+            group_id = found[0].id
+        else:
+            unknown_group = True
+    owner = None if principal.is_company else principal.user_id
+    shape = (
+        "contacts", dialect, principal.workspace_id, owner, deleted, expand_urns, tuple(fields),
+        uuid, identity, group_id, unknown_group, before, after,
+    )  # fmt: skip
 
-    def documents(stmt: Select[Any]) -> tuple[Select[Any], list[tuple[str, str]]]:
+    def build() -> Select[Any]:
+        if unknown_group:
+            stmt = repository.empty_statement(principal)
+        else:
+            stmt = repository.list_statement(
+                principal,
+                deleted=deleted,
+                uuid=uuid,
+                urn_identity=identity,
+                group_id=group_id,
+                before=before,
+                after=after,
+            )
         return repository.as_documents(
             stmt, dialect, fields=fields, deleted=deleted, expand_urns=expand_urns
-        ), fields
+        )
 
-    group_id = None
-    if ref := params.get("group"):
-        unknown = documents(repository.empty_statement(principal))
-        if "\x00" in ref:
-            return unknown
-        try:
-            found = await groups_service.resolve(
-                session, principal, [ref], field="group", allow_smart=True
-            )
-        except InvalidArgs:
-            return unknown
-        group_id = found[0].id
-    stmt = repository.list_statement(
-        principal,
-        deleted=deleted,
-        uuid=uuid,
-        urn_identity=identity,
-        group_id=group_id,
-        before=before,
-        after=after,
-    )
-    return documents(stmt)
+    return Listing(rawread.cached(shape, build), fields, shape)
 
 
 def _urn_wire(scheme: str, path: str, expand: bool) -> Any:

@@ -7,15 +7,16 @@ URL. Never OFFSET: page 300 costs what page 1 costs.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, bindparam, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from starlette.requests import Request
 
+from relaydesk.db import rawread
 from relaydesk.exceptions import NotFound
 from relaydesk.kit import cursors
 from relaydesk.kit.parse import parse_bool, parse_datetime
@@ -50,6 +51,29 @@ def _item(row: Any) -> Any:
     return row[0] if len(row) == 1 else row
 
 
+def _paged(
+    stmt: Select[Any],
+    sort: InstrumentedAttribute[Any],
+    id_column: InstrumentedAttribute[int],
+    ascending: bool,
+    bounded: bool,
+    page_size: int,
+) -> Select[Any]:
+    """``stmt`` ordered by (sort, id) and limited to a page and one more row; ``bounded``:
+    after the edge given as ``keyset_sort`` / ``keyset_id`` bound values."""
+    if bounded:
+        key = tuple_(sort, id_column)
+        edge = tuple_(
+            bindparam("keyset_sort", type_=sort.type), bindparam("keyset_id", type_=id_column.type)
+        )
+        stmt = stmt.where(key > edge) if ascending else stmt.where(key < edge)
+    if ascending:
+        stmt = stmt.order_by(sort.asc(), id_column.asc())
+    else:
+        stmt = stmt.order_by(sort.desc(), id_column.desc())
+    return stmt.limit(page_size + 1)
+
+
 async def keyset_page(
     session: AsyncSession,
     stmt: Select[Any],
@@ -61,11 +85,15 @@ async def keyset_page(
     page_size: int | None = None,
     sort_is_time: bool = True,
     core: bool = False,
+    shape: Hashable | None = None,
 ) -> dict[str, Any]:
     """Run ``stmt`` (already filtered and scoped; selecting rows whose first element carries
     ``sort`` and ``id_column``) one page at a time. ``render`` turns the page's objects into
     wire dicts (one call per page, so it can batch-load related data: no N+1). ``core``: the
-    statement selects plain columns (rows, not entities); it then bypasses the ORM.
+    statement selects plain columns (rows, not entities) and only reads: it then runs in one
+    hop on the driver connection (:mod:`relaydesk.db.rawread`), bypassing the session.
+    ``shape`` (with ``core``): every input ``stmt`` was built from, when the caller reuses
+    statements (``rawread.cached``): the paged statements are then reused too.
     ``page_size``: default ``RELAYDESK_PAGE_SIZE`` (250)."""
     if page_size is None:
         settings = getattr(request.app.state, "settings", None)
@@ -76,19 +104,23 @@ async def keyset_page(
     # ``?reverse=true`` (RapidPro): oldest first instead of newest first
     oldest_first = parse_bool(request.query_params.get("reverse", "")) is True
     ascending = oldest_first != reverse
-    key = tuple_(sort, id_column)
-    if position is not None:
-        bound = (position[0], position[1])
-        stmt = stmt.where(key > bound) if ascending else stmt.where(key < bound)
-    if ascending:
-        stmt = stmt.order_by(sort.asc(), id_column.asc())
+    bounded = position is not None
+    params = {"keyset_sort": position[0], "keyset_id": position[1]} if position else None
+
+    def build() -> Select[Any]:
+        return _paged(stmt, sort, id_column, ascending, bounded, page_size)
+
+    if core:
+        # a column-only, read-only select: one hop on a pooled driver connection
+        # (relaydesk.db.rawread); with a ``shape``, the paged statement is built once
+        paged = (
+            build()
+            if shape is None
+            else rawread.cached((shape, ascending, bounded, page_size), build)
+        )
+        rows = await rawread.fetch_all(session, paged, params)
     else:
-        stmt = stmt.order_by(sort.desc(), id_column.desc())
-    if core:  # a column-only select: run it on the connection, skipping ORM row handling
-        connection = await session.connection()
-        rows = list((await connection.execute(stmt.limit(page_size + 1))).all())
-    else:
-        rows = list((await session.execute(stmt.limit(page_size + 1))).all())
+        rows = list((await session.execute(build(), params)).all())
     more = len(rows) > page_size
     rows = rows[:page_size]
     if reverse:
