@@ -266,6 +266,11 @@ def parse_json_object(text: str) -> dict[str, Any]:
 
 def base_env(data_dir: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("RELAYDESK_")}
+    # Byte-compiled modules, as an installed deployment has them: with PYTHONDONTWRITEBYTECODE=1
+    # (set on some development machines) every process the benchmark starts would compile
+    # relaydesk's modules from source again. Python writes them to src/**/__pycache__
+    # (ignored by git), as a first run of any checkout does.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(
         RELAYDESK_DATA_DIR=str(data_dir),
         RELAYDESK_LOG_LEVEL="warning",

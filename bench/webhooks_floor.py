@@ -7,8 +7,8 @@ until the count is reached. Every request carries the headers a delivery carries
 (``content-type``, ``user-agent``, ``webhook-id``, ``webhook-timestamp``,
 ``webhook-signature``) with constant values of the same length, so the same bytes go over the
 wire; nothing is signed, read from or written to a database. The response is read as the
-worker reads it (``content.read(1024)``). Same event loop as ``relaydesk worker`` (the default
-asyncio loop, no uvloop).
+worker reads it (``content.read(1024)``). Same event loop as ``relaydesk worker`` (uvloop when
+installed, else asyncio's default loop).
 
 Prints one JSON object: ``{"posts", "seconds", "rps", "errors", "error_kinds", "loop"}``,
 where ``seconds`` is the wall time from the first POST to the last response.
@@ -85,7 +85,14 @@ def main() -> None:
     parser.add_argument("--body-file", required=True)
     args = parser.parse_args()
     body = Path(args.body_file).read_bytes()
-    result = asyncio.run(post_loop(args.url, args.count, args.concurrency, body))
+    try:  # the same event loop as `relaydesk worker`: uvloop when installed
+        import uvloop
+    except ImportError:
+        result = asyncio.run(post_loop(args.url, args.count, args.concurrency, body))
+    else:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            result = runner.run(post_loop(args.url, args.count, args.concurrency, body))
+        result["loop"] = "uvloop"
     print(json.dumps(result))
 
 

@@ -38,11 +38,16 @@ from relaydesk.infra.logging import AccessLogMiddleware, configure_logging
 from relaydesk.infra.ratelimit import resolve_limits
 from relaydesk.infra.ratelimit.factory import make_limiter
 from relaydesk.infra.ratelimit.headers import RateLimitHeadersMiddleware
+from relaydesk.platform.jwts import service as jwts
+from relaydesk.platform.jwts.router_v3 import router as jwts_v3
+from relaydesk.platform.oauth.router_v3 import router as oauth_clients_v3
 from relaydesk.platform.tokens.router_v3 import router as tokens_v3
 from relaydesk.platform.usage.router_v3 import router as usage_v3
 from relaydesk.platform.webhooks.dispatcher import Dispatcher
 from relaydesk.platform.webhooks.router_v3 import custom_data_router
 from relaydesk.platform.webhooks.router_v3 import router as webhooks_v3
+from relaydesk.web.login import router as login_router
+from relaydesk.web.oauth.router import router as oauth_router
 
 log = logging.getLogger("relaydesk")
 
@@ -54,6 +59,9 @@ Relaydesk's HTTP API.
   password). Missing or invalid credentials get **403** `{"detail": "..."}`, as in RapidPro.
 * **v3** (`/api/v3/*`) takes a v3 API key as `Authorization: Bearer <key>`; missing or invalid
   credentials get **401** with `WWW-Authenticate`.
+* **JWTs**: `POST /api/v3/jwts` exchanges a v3 API key for a 15-minute JWT that works wherever
+  the key does (`Authorization: Bearer <jwt>`): *Try it out*, copy `token`, press
+  *Authorize* (Bearer), then call `GET /api/v3/me`. Public keys: `/.well-known/jwks.json`.
 """
 
 
@@ -77,6 +85,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     app.state.authenticator = authenticator
+    jwts.install(app.state, watcher)  # state.jwt_keys; JWTs authenticate (docs/auth.md)
     app.state.workspace_cache = EpochCache(watcher, max_age=settings.auth_cache_max_age_seconds)
     app.state.field_types_cache = EpochCache(watcher, max_age=settings.auth_cache_max_age_seconds)
     flusher = asyncio.create_task(
@@ -189,7 +198,11 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     app.include_router(tokens_v3)
     app.include_router(usage_v3)
     app.include_router(webhooks_v3)
+    app.include_router(jwts_v3)
     app.include_router(custom_data_router)
+    app.include_router(login_router)  # /login, /logout (docs/auth.md#login-and-scopes)
+    app.include_router(oauth_clients_v3)
+    app.include_router(oauth_router)  # /oauth/*, /.well-known/oauth-authorization-server
 
     v2 = V2API()
     for endpoint in V2_ENDPOINTS:

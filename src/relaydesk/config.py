@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -39,6 +41,18 @@ class Settings(BaseSettings):
     # Safety net for the auth cache: entries are re-read from the database at least this often
     # even if no change notification arrived.
     auth_cache_max_age_seconds: float = Field(default=30.0, ge=0)
+    jwt_ttl_seconds: int = Field(
+        default=900,
+        ge=60,
+        le=900,
+        description="Lifetime of the JWTs POST /api/v3/jwts issues (docs/auth.md); at most 900.",
+    )
+    jwt_key_activation_seconds: float = Field(
+        default=120,
+        ge=0,
+        description="`relaydesk keys rotate` publishes the new JWT signing key this long before "
+        "it signs, so that verifiers caching the JWKS have it (docs/auth.md).",
+    )
     db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections per process.")
     sqlite_pool_size: int = Field(
         default=2,
@@ -77,6 +91,19 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = Field(default=30, ge=1)
     redis_prefix: str = "relaydesk"
 
+    # -- portal login (docs/auth.md#login-and-scopes) ----------------------------------------
+    secret_key: str = Field(
+        default="",
+        description="Signs CSRF tokens. Empty: generated once and kept in DATA_DIR/secret_key "
+        "(set it when several hosts serve the portal).",
+    )
+    session_max_age_seconds: int = Field(
+        default=14 * 86400, ge=60, description="Lifetime of a portal login session."
+    )
+    login_failures_per_email: int = Field(default=5, ge=1)
+    login_failures_per_ip: int = Field(default=20, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+
     # -- webhooks (docs/webhooks.md) -------------------------------------------------------
     worker: Literal["embedded", "off"] = Field(
         default="embedded",
@@ -105,6 +132,20 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(default=0.25, gt=0)
     webhook_retry_after_cap_seconds: float = Field(default=3600, gt=0)
     webhook_secret_overlap_seconds: float = Field(default=86400, ge=0)
+
+    # -- OAuth 2.0 provider (docs/auth.md) -------------------------------------------------
+    oauth_access_token_seconds: int = Field(
+        default=3600,
+        ge=60,
+        le=3600,
+        description="Lifetime of OAuth access tokens (also implicit-grant ones); at most 3600.",
+    )
+    oauth_refresh_token_days: float = Field(
+        default=30, gt=0, description="Lifetime of an OAuth refresh token (each refresh rotates)."
+    )
+    oauth_code_seconds: int = Field(
+        default=60, ge=5, le=600, description="Lifetime of an authorization code (single-use)."
+    )
 
     @field_validator("webhook_retry_schedule")
     @classmethod
@@ -141,6 +182,30 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    def effective_secret_key(self) -> bytes:
+        """``secret_key``, or the one generated into DATA_DIR/secret_key on first use (created
+        atomically, mode 0600, so concurrent processes agree on it)."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        return _stored_secret(self.data_dir.resolve())
+
+
+@lru_cache(maxsize=8)
+def _stored_secret(data_dir: Path) -> bytes:
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fresh = data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fresh.write_text(secrets.token_urlsafe(48))
+        fresh.chmod(0o600)
+        try:
+            os.link(fresh, path)  # fails if another process created it first: keep theirs
+        except FileExistsError:
+            pass
+        finally:
+            fresh.unlink()
+    return path.read_text().strip().encode()
 
 
 @lru_cache(maxsize=1)

@@ -1,5 +1,12 @@
 """``relaydesk`` command line (Typer + rich). Every data command has ``--json``: the object (or
-a JSON array for lists) is then the only thing on stdout."""
+a JSON array for lists) is then the only thing on stdout.
+
+Start-up time: every command, the webhook ``worker`` included, imports this module (and
+``cli.webhooks`` and ``cli.worker``) just to register the commands. So at module level they
+import only Typer, the option enums and the settings; each command imports the services,
+schemas, database engine and rich it needs in its own body, and ``worker`` imports nothing of
+the other commands'. tests/test_cli_startup.py keeps it that way.
+"""
 
 from __future__ import annotations
 
@@ -9,29 +16,23 @@ import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import orjson
 import typer
-from pydantic import BaseModel, ValidationError
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
+from pydantic import BaseModel, ValidationError  # loaded by relaydesk.config anyway
 
+from relaydesk.cli.keys import keys_app
+from relaydesk.cli.oauth import oauth_client_app
 from relaydesk.cli.webhooks import webhook_app
 from relaydesk.cli.worker import worker
 from relaydesk.config import Settings, get_settings
-from relaydesk.db.engine import create_engine, create_sessionmaker
-from relaydesk.db.migrate import upgrade
-from relaydesk.domains.users import service as users
-from relaydesk.domains.users.schemas import UserCreate
-from relaydesk.domains.workspace import service as workspaces
-from relaydesk.domains.workspace.schemas import WorkspaceCreate, WorkspaceUpdate
 from relaydesk.exceptions import RelaydeskError
-from relaydesk.infra.auth.principal import Principal
-from relaydesk.models import Role
-from relaydesk.platform.tokens import service as tokens
-from relaydesk.platform.tokens.schemas import TokenCreate
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
 
@@ -48,10 +49,26 @@ app.add_typer(workspace_app, name="workspace")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(keys_app, name="keys")
+app.add_typer(oauth_client_app, name="oauth-client")
 app.command()(worker)
 
-out = Console()
-err = Console(stderr=True)
+
+@cache
+def _out() -> Console:
+    """rich console on stdout (rich is imported when a command first prints through it)."""
+    from rich.console import Console
+
+    return Console()
+
+
+@cache
+def _err() -> Console:
+    """rich console on stderr: messages, warnings and errors."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only (for scripts).")]
 
@@ -72,14 +89,28 @@ class VersionChoice(StrEnum):
     v3 = "v3"
 
 
+class RoleChoice(StrEnum):
+    """``relaydesk.models.Role``'s values (importing the models would load SQLAlchemy for every
+    command; tests/test_cli_startup.py checks that the two stay equal)."""
+
+    administrator = "administrator"
+    editor = "editor"
+    agent = "agent"
+    viewer = "viewer"
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    _err().print(f"[red]error:[/red] {message}", highlight=False)
     return typer.Exit(code)
 
 
 def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Migrate, then run ``work`` in one transaction (committed when it returns)."""
-    upgrade(settings.effective_database_url)
+    # imported here, not at module level: SQLAlchemy is for the commands that use the database
+    from relaydesk.db.engine import create_engine, create_sessionmaker
+    from relaydesk.db.migrate import ensure_upgraded
+
+    ensure_upgraded(settings.effective_database_url)
 
     async def main() -> T:
         engine = create_engine(settings)
@@ -115,28 +146,34 @@ def _print_json(data: Any) -> None:
 
 
 def _print_object(title: str, data: BaseModel) -> None:
+    from rich.table import Table
+
     table = Table(title=title, show_header=False, title_justify="left")
     for key, value in data.model_dump(mode="json").items():
         table.add_row(key, "" if value is None else str(value))
-    out.print(table)
+    _out().print(table)
 
 
 def _print_list(title: str, rows: Sequence[BaseModel], columns: Sequence[str]) -> None:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column)
     for row in rows:
         data = row.model_dump(mode="json")
         table.add_row(*("" if data.get(c) is None else str(data.get(c)) for c in columns))
-    out.print(table)
+    _out().print(table)
 
 
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (Alembic)."""
+    from relaydesk.db.migrate import upgrade
+
     settings = get_settings()
     upgrade(settings.effective_database_url)
-    err.print("database is up to date")
+    _err().print("database is up to date")
 
 
 @workspace_app.command("create")
@@ -153,6 +190,8 @@ def workspace_create(
     json_: JsonOpt = False,
 ) -> None:
     """Create a workspace; prints it, including its uuid."""
+    from relaydesk.domains.workspace import service as workspaces
+    from relaydesk.domains.workspace.schemas import WorkspaceCreate
 
     async def work(session: AsyncSession) -> Any:
         data = WorkspaceCreate(
@@ -167,6 +206,7 @@ def workspace_create(
 @workspace_app.command("list")
 def workspace_list(json_: JsonOpt = False) -> None:
     """List workspaces."""
+    from relaydesk.domains.workspace import service as workspaces
 
     async def work(session: AsyncSession) -> Any:
         return [workspaces.to_admin(w, get_settings()) for w in await workspaces.list_all(session)]
@@ -208,6 +248,9 @@ def workspace_update(
     json_: JsonOpt = False,
 ) -> None:
     """Change a workspace's plan or rate-limit overrides ('default' = the plan's value)."""
+    from relaydesk.domains.workspace import service as workspaces
+    from relaydesk.domains.workspace.schemas import WorkspaceUpdate
+
     changes: dict[str, Any] = {}
     if plan is not None:
         changes["plan"] = plan.value
@@ -232,18 +275,22 @@ def workspace_update(
 def user_create(
     email: str,
     workspace: Annotated[str, typer.Option(help="Workspace UUID.")],
-    role: Annotated[Role, typer.Option(help="Role in the workspace.")] = Role.VIEWER,
+    role: Annotated[RoleChoice, typer.Option(help="Role in the workspace.")] = RoleChoice.viewer,
     password: Annotated[
         str | None, typer.Option(help="Portal password (at least 8 characters).")
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Create a user (or add an existing one) with a role in a workspace."""
+    from relaydesk.domains.users import service as users
+    from relaydesk.domains.users.schemas import UserCreate
+    from relaydesk.domains.workspace import service as workspaces
+    from relaydesk.models import Role
 
     async def work(session: AsyncSession) -> Any:
         ws = await workspaces.get_by_uuid(session, workspace)
         member = await users.create(
-            session, ws, UserCreate(email=email, role=role, password=password)
+            session, ws, UserCreate(email=email, role=Role(role.value), password=password)
         )
         return users.to_out(member, ws)
 
@@ -254,12 +301,13 @@ def user_create(
 @user_app.command("delete")
 def user_delete(email: str) -> None:
     """Delete a user: their tokens stop working at once."""
+    from relaydesk.domains.users import service as users
 
     async def work(session: AsyncSession) -> Any:
         return await users.delete(session, email)
 
     _run(get_settings(), work)
-    err.print(f"deleted {email.lower()}")
+    _err().print(f"deleted {email.lower()}")
 
 
 @token_app.command("create")
@@ -275,6 +323,10 @@ def token_create(
     json_: JsonOpt = False,
 ) -> None:
     """Create an API token. The plaintext is printed this once (JSON key "token")."""
+    from relaydesk.domains.users import service as users
+    from relaydesk.domains.workspace import service as workspaces
+    from relaydesk.platform.tokens import service as tokens
+    from relaydesk.platform.tokens.schemas import TokenCreate
 
     async def work(session: AsyncSession) -> Any:
         ws = await workspaces.get_by_uuid(session, workspace)
@@ -293,7 +345,7 @@ def token_create(
         _print_json(result)
     else:
         _print_object("Token created", result)
-        err.print("[yellow]Copy the token now: it is not shown again.[/yellow]")
+        _err().print("[yellow]Copy the token now: it is not shown again.[/yellow]")
 
 
 @token_app.command("list")
@@ -301,6 +353,9 @@ def token_list(
     workspace: Annotated[str, typer.Option(help="Workspace UUID.")], json_: JsonOpt = False
 ) -> None:
     """List a workspace's tokens (never their plaintext)."""
+    from relaydesk.domains.workspace import service as workspaces
+    from relaydesk.infra.auth.principal import Principal
+    from relaydesk.platform.tokens import service as tokens
 
     async def work(session: AsyncSession) -> Any:
         ws = await workspaces.get_by_uuid(session, workspace)
@@ -318,15 +373,24 @@ def token_list(
 @token_app.command("revoke")
 def token_revoke(ref: Annotated[str, typer.Argument(metavar="ID_OR_PREFIX")]) -> None:
     """Delete a token by id or visible prefix; the next request with it fails."""
+    from relaydesk.platform.tokens import service as tokens
 
     async def work(session: AsyncSession) -> Any:
         return await tokens.delete(session, None, ref)
 
     token = _run(get_settings(), work)
-    err.print(f"revoked token {token.id} ({token.prefix}…)")
+    _err().print(f"revoked token {token.id} ({token.prefix}…)")
 
 
 async def _seed_demo(session: AsyncSession, base_url: str) -> dict[str, str] | None:
+    from relaydesk.domains.users import service as users
+    from relaydesk.domains.users.schemas import UserCreate
+    from relaydesk.domains.workspace import service as workspaces
+    from relaydesk.domains.workspace.schemas import WorkspaceCreate
+    from relaydesk.models import Role
+    from relaydesk.platform.tokens import service as tokens
+    from relaydesk.platform.tokens.schemas import TokenCreate
+
     if await workspaces.count(session) > 0:
         return None
     ws = await workspaces.create(

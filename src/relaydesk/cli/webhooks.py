@@ -1,20 +1,24 @@
 """``relaydesk webhook …``: the operator's side of the webhooks API (same service functions,
-acting as ``Principal.operator`` in the webhook's workspace; each command commits)."""
+acting as ``Principal.operator`` in the webhook's workspace; each command commits).
+
+Every ``relaydesk`` command (the ``worker`` too) imports this module to register the sub-app,
+so the services and schemas are imported inside the commands (see ``relaydesk.cli.main``).
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.config import get_settings
-from relaydesk.domains.workspace import service as workspaces
-from relaydesk.infra.auth.principal import Principal
-from relaydesk.platform.webhooks import service as webhooks
-from relaydesk.platform.webhooks.schemas import MessageOut, WebhookCreate
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from relaydesk.platform.webhooks.schemas import MessageOut
 
 webhook_app = typer.Typer(
     help="Webhooks: create, list, inspect messages, resend and recover.", no_args_is_help=True
@@ -54,7 +58,11 @@ def webhook_create(
     json_: JsonOpt = False,
 ) -> None:
     """Create a webhook. Prints its uuid and signing secret (shown this once)."""
-    from relaydesk.cli.main import _print_json, _print_object, _run, err
+    from relaydesk.cli.main import _err, _print_json, _print_object, _run
+    from relaydesk.domains.workspace import service as workspaces
+    from relaydesk.infra.auth.principal import Principal
+    from relaydesk.platform.webhooks import service as webhooks
+    from relaydesk.platform.webhooks.schemas import WebhookCreate
 
     settings = get_settings()
 
@@ -69,13 +77,16 @@ def webhook_create(
         _print_json(result)
     else:
         _print_object("Webhook created", result)
-        err.print("[yellow]Copy the secret now: it is not shown again.[/yellow]")
+        _err().print("[yellow]Copy the secret now: it is not shown again.[/yellow]")
 
 
 @webhook_app.command("list")
 def webhook_list(workspace: Workspace, json_: JsonOpt = False) -> None:
     """List a workspace's webhooks (never their secrets)."""
     from relaydesk.cli.main import _print_json, _print_list, _run
+    from relaydesk.domains.workspace import service as workspaces
+    from relaydesk.infra.auth.principal import Principal
+    from relaydesk.platform.webhooks import service as webhooks
 
     async def work(session: AsyncSession) -> Any:
         ws = await workspaces.get_by_uuid(session, workspace)
@@ -98,6 +109,7 @@ def webhook_messages(
 ) -> None:
     """A webhook's newest messages with their attempts."""
     from relaydesk.cli.main import _print_json, _print_list, _run
+    from relaydesk.platform.webhooks import service as webhooks
 
     async def work(session: AsyncSession) -> list[MessageOut]:
         principal = await webhooks.operator_for_webhook(session, webhook)
@@ -128,7 +140,8 @@ def webhook_resend(
     message: Annotated[str, typer.Argument(metavar="MESSAGE_ID")], json_: JsonOpt = False
 ) -> None:
     """Put a message (same id) back to pending, due now."""
-    from relaydesk.cli.main import _print_json, _run, err
+    from relaydesk.cli.main import _err, _print_json, _run
+    from relaydesk.platform.webhooks import service as webhooks
 
     async def work(session: AsyncSession) -> MessageOut:
         principal = await webhooks.operator_for_message(session, message)
@@ -138,7 +151,7 @@ def webhook_resend(
     if json_:
         _print_json(result)
     else:
-        err.print(f"re-queued {result.id}")
+        _err().print(f"re-queued {result.id}")
 
 
 @webhook_app.command("recover")
@@ -149,7 +162,8 @@ def webhook_recover(
     json_: JsonOpt = False,
 ) -> None:
     """Put every failed message of a webhook created in [since, until] back to pending."""
-    from relaydesk.cli.main import _print_json, _run, err
+    from relaydesk.cli.main import _err, _print_json, _run
+    from relaydesk.platform.webhooks import service as webhooks
 
     async def work(session: AsyncSession) -> int:
         principal = await webhooks.operator_for_webhook(session, webhook)
@@ -159,4 +173,4 @@ def webhook_recover(
     if json_:
         _print_json({"recovered": count})
     else:
-        err.print(f"re-queued {count} failed message{'s' if count != 1 else ''}")
+        _err().print(f"re-queued {count} failed message{'s' if count != 1 else ''}")

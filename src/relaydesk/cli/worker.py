@@ -1,18 +1,31 @@
-"""``relaydesk worker``: the webhook delivery worker on its own (docs/webhooks.md)."""
+"""``relaydesk worker``: the webhook delivery worker on its own (docs/webhooks.md).
+
+Every ``relaydesk`` command imports this module to register ``worker``, so the worker's own
+dependencies (the dispatcher and aiohttp, the engine, logging) are imported when it runs.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Annotated
+from collections.abc import Coroutine
+from typing import Annotated, Any
 
 import typer
 
 from relaydesk.config import get_settings
-from relaydesk.db.engine import create_engine, create_sessionmaker
-from relaydesk.db.migrate import upgrade
-from relaydesk.infra.logging import configure_logging
-from relaydesk.platform.webhooks.dispatcher import Dispatcher
+
+
+def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` on uvloop when it is installed (as ``relaydesk serve`` does through
+    uvicorn's ``--loop auto``), else on asyncio's default loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 def worker(
@@ -35,9 +48,15 @@ def worker(
     FOR UPDATE SKIP LOCKED and leases. `relaydesk serve` runs one too unless
     RELAYDESK_WORKER=off.
     """
+    from relaydesk.db.engine import create_engine, create_sessionmaker
+    from relaydesk.db.migrate import ensure_upgraded
+    from relaydesk.infra.logging import configure_logging
+    from relaydesk.platform.webhooks.dispatcher import Dispatcher
+
     settings = get_settings()
     configure_logging(settings.log_level)
-    upgrade(settings.effective_database_url)
+    # Nearly always at head already: one query instead of importing and running Alembic.
+    ensure_upgraded(settings.effective_database_url)
 
     async def main() -> None:
         engine = create_engine(settings)
@@ -56,7 +75,7 @@ def worker(
             await engine.dispose()
 
     try:
-        asyncio.run(main())
+        run_event_loop(main())
     except ValueError as exc:  # an unknown workspace uuid
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator
@@ -31,6 +32,26 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         value = as_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, one C-level ``isoformat`` instead of ``process_bind_param`` followed by
+        SQLAlchemy's ``%``-formatting: the same text (``YYYY-MM-DD HH:MM:SS.ffffff``, naive
+        UTC), at a fraction of the cost on every datetime written or compared (the webhook
+        worker binds several per delivery). Anything but a datetime takes the general path."""
+        general = super().bind_processor(dialect)
+        if dialect.name != "sqlite" or general is None:
+            return general
+
+        def process(value: Any) -> Any:
+            if type(value) is datetime:
+                zone = value.tzinfo
+                if zone is not None and zone is not UTC:
+                    value = value.astimezone(UTC)
+                # a 4-digit year always: the first 26 characters leave out any "+00:00"
+                return value.isoformat(" ", "microseconds")[:26]
+            return general(value)
+
+        return process
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

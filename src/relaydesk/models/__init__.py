@@ -14,8 +14,11 @@ from relaydesk.models.contact import (
 )
 from relaydesk.models.epoch import CacheEpoch
 from relaydesk.models.mixins import OwnedMixin, WorkspaceScopedMixin
+from relaydesk.models.oauth import OAuthAuthorizationCode, OAuthClient, OAuthToken
+from relaydesk.models.signing_key import SigningKey
 from relaydesk.models.token import ApiToken, ApiVersion, TokenKind
 from relaydesk.models.user import Membership, Role, User
+from relaydesk.models.web_session import LoginFailure, WebSession
 from relaydesk.models.webhook import (
     CustomData,
     MessageStatus,
@@ -42,12 +45,18 @@ __all__ = [
     "Global",
     "GroupStatus",
     "Label",
+    "LoginFailure",
     "Membership",
     "MessageStatus",
+    "OAuthAuthorizationCode",
+    "OAuthClient",
+    "OAuthToken",
     "OwnedMixin",
     "Role",
+    "SigningKey",
     "TokenKind",
     "User",
+    "WebSession",
     "Webhook",
     "WebhookAttempt",
     "WebhookEvent",

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from relaydesk.domains.contacts import service
 from relaydesk.domains.contacts.schemas import ContactActionWrite, ContactRead, ContactWrite
 from relaydesk.exceptions import InvalidArgs
+from relaydesk.infra.auth import scopes
 from relaydesk.infra.http.docs import EndpointDoc, FieldDoc
 from relaydesk.infra.http.pagination import keyset_page
 from relaydesk.infra.http.responses import FastJSONResponse
@@ -152,6 +153,8 @@ endpoints: list[V2Endpoint] = [
         doc=CONTACTS_DOC,
         tag="contacts",
         rate_group=RATE_GROUP,
+        read_scope=scopes.CONTACTS_READ,
+        write_scope=scopes.CONTACTS_WRITE,
         operations={
             "GET": Operation(list_contacts, "List contacts", ContactRead, paginated=True),
             "POST": Operation(
@@ -168,6 +171,8 @@ endpoints: list[V2Endpoint] = [
         doc=ACTIONS_DOC,
         tag="contacts",
         rate_group=RATE_GROUP,
+        read_scope=scopes.CONTACTS_READ,
+        write_scope=scopes.CONTACTS_WRITE,
         operations={
             "POST": Operation(
                 contact_actions,

@@ -29,7 +29,7 @@ from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaydesk.db import rawread
+from relaydesk.db import direct
 from relaydesk.domains.contacts import repository, urns, values
 from relaydesk.domains.contacts.schemas import MAX_ITEMS, MAX_NAME
 from relaydesk.domains.contacts.urns import URN, InvalidURN
@@ -166,7 +166,7 @@ async def _resolve_groups(
 class Listing:
     """A contacts list: its statement (rows of wire documents), the (key, type) of the
     workspace's active fields for :func:`render_page`, and ``shape``: every input the
-    statement was built from (statements are reused per shape: ``rawread.cached``)."""
+    statement was built from (statements are reused per shape: ``direct.cached``)."""
 
     stmt: Select[Any]
     fields: list[tuple[str, str]]
@@ -237,7 +237,7 @@ async def list_statement(
             stmt, dialect, fields=fields, deleted=deleted, expand_urns=expand_urns
         )
 
-    return Listing(rawread.cached(shape, build), fields, shape)
+    return Listing(direct.cached(shape, build), fields, shape)
 
 
 def _urn_wire(scheme: str, path: str, expand: bool) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 
 from relaydesk.domains.fields import service
 from relaydesk.domains.fields.schemas import FieldRead, FieldWrite
+from relaydesk.infra.auth import scopes
 from relaydesk.infra.http.docs import EndpointDoc, FieldDoc
 from relaydesk.infra.http.pagination import keyset_page
 from relaydesk.infra.http.v2 import Operation, V2Endpoint, V2Request, write_by
@@ -63,6 +64,8 @@ write_field = write_by(
 endpoints = [
     V2Endpoint(
         doc=DOC,
+        read_scope=scopes.CONTACTS_READ,
+        write_scope=scopes.CONTACTS_WRITE,
         operations={
             "GET": Operation(list_fields, "List contact fields", FieldRead, paginated=True),
             "POST": Operation(

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from relaydesk.domains.groups import service
 from relaydesk.domains.groups.schemas import GroupRead, GroupWrite
+from relaydesk.infra.auth import scopes
 from relaydesk.infra.http import drf
 from relaydesk.infra.http.docs import EndpointDoc, FieldDoc
 from relaydesk.infra.http.pagination import keyset_page
@@ -98,6 +99,8 @@ async def write_group(call: V2Request) -> Response:
 endpoints = [
     V2Endpoint(
         doc=DOC,
+        read_scope=scopes.CONTACTS_READ,
+        write_scope=scopes.CONTACTS_WRITE,
         operations={
             "GET": Operation(list_groups, "List contact groups", GroupRead, paginated=True),
             "POST": Operation(

@@ -6,6 +6,7 @@ from typing import Any
 
 from relaydesk.domains.labels import service
 from relaydesk.domains.labels.schemas import LabelRead, LabelWrite
+from relaydesk.infra.auth import scopes
 from relaydesk.infra.http import drf
 from relaydesk.infra.http.docs import EndpointDoc, FieldDoc
 from relaydesk.infra.http.pagination import keyset_page
@@ -62,6 +63,8 @@ write_label = write_by(
 endpoints = [
     V2Endpoint(
         doc=DOC,
+        read_scope=scopes.CONTACTS_READ,
+        write_scope=scopes.CONTACTS_WRITE,
         operations={
             "GET": Operation(list_labels, "List message labels", LabelRead, paginated=True),
             "POST": Operation(

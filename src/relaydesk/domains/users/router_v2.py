@@ -6,6 +6,7 @@ from typing import Any
 
 from relaydesk.domains.users import service
 from relaydesk.domains.users.schemas import MemberRead
+from relaydesk.infra.auth import scopes
 from relaydesk.infra.http import drf
 from relaydesk.infra.http.docs import EndpointDoc, FieldDoc
 from relaydesk.infra.http.pagination import keyset_page
@@ -68,6 +69,7 @@ async def list_users(call: V2Request) -> dict[str, Any]:
 endpoints = [
     V2Endpoint(
         doc=DOC,
+        read_scope=scopes.WORKSPACE_READ,
         operations={
             "GET": Operation(list_users, "List the workspace's users", MemberRead, paginated=True)
         },

@@ -6,6 +6,7 @@ from typing import Any
 
 from relaydesk.domains.workspace import service
 from relaydesk.domains.workspace.schemas import WorkspaceOut
+from relaydesk.infra.auth import scopes
 from relaydesk.infra.http.docs import EndpointDoc
 from relaydesk.infra.http.v2 import Operation, V2Endpoint, V2Request
 
@@ -41,6 +42,7 @@ endpoint = V2Endpoint(
     doc=DOC,
     aliases=("org",),
     tag="workspace",
+    read_scope=scopes.WORKSPACE_READ,
     operations={
         "GET": Operation(get_workspace, summary="Get the workspace", response_model=WorkspaceOut)
     },

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from relaydesk.exceptions import InvalidAuth
@@ -21,12 +22,15 @@ from relaydesk.infra.changes import ChangeWatcher
 from relaydesk.infra.ratelimit.core import Limits
 from relaydesk.kit.time import Clock, utcnow
 from relaydesk.models import ApiToken, Membership, Role, TokenKind, User, Workspace
+from relaydesk.models.oauth import OAuthClient, OAuthToken
 
 log = logging.getLogger("relaydesk.auth")
 
 INVALID = "Invalid token."
 EXPIRED = "Token has expired."
 INACTIVE = "User inactive or deleted."
+# OAuth 2.0 access tokens (relaydesk.platform.oauth): opaque, stored as SHA-256 like API keys
+OAUTH_ACCESS_PREFIX = "rdo_"
 
 
 @dataclass(slots=True)
@@ -95,21 +99,47 @@ class Authenticator:
         self.cache: EpochCache[str, _Entry] = EpochCache(watcher, max_age=cache_max_age)
         self.last_used = LastUsedRecorder(sessionmaker, last_used_resolution)
         self.clock = clock
+        # JWTs exchanged for v3 API keys (relaydesk.platform.jwts sets it): a valid JWT's API
+        # key id, or InvalidAuth
+        self.jwt_verifier: Callable[[str], Awaitable[int]] | None = None
 
     async def authenticate_header(self, header: str | None) -> Principal:
         return await self.authenticate(extract_key(header))
 
     async def authenticate(self, key: str) -> Principal:
+        if self.jwt_verifier is not None and key.startswith("eyJ") and key.count(".") == 2:
+            return await self._authenticate_jwt(key)
+        if key.startswith(OAUTH_ACCESS_PREFIX):
+            return await self._authenticate_oauth(key)
         if not keys.is_well_formed(key):
             raise InvalidAuth(INVALID)
         digest = keys.digest(key)
+        entry = await self._cached(digest, lambda: self._load(ApiToken.token_hash == digest))
+        return self._check(entry)
+
+    async def _cached(self, cache_key: str, load: Callable[[], Awaitable[_Entry]]) -> _Entry:
+        """The cached entry for ``cache_key``, else ``load()`` (cached unless a change to
+        tokens, users or workspaces arrived meanwhile)."""
         if self.yield_first:
             await asyncio.sleep(0)
-        entry = self.cache.get(digest)
+        entry = self.cache.get(cache_key)
         if entry is None:
             version = self.cache.version()
-            entry = await self._load(digest)
-            self.cache.put(digest, entry, version)
+            entry = await load()
+            self.cache.put(cache_key, entry, version)
+        return entry
+
+    async def _authenticate_jwt(self, jwt: str) -> Principal:
+        """A JWT acts as the API key it was exchanged for: the key is re-read through the
+        same cache, so deleting it stops its JWTs at once."""
+        assert self.jwt_verifier is not None
+        token_id = await self.jwt_verifier(jwt)
+        entry = await self._cached(
+            f"jwt:{token_id}", lambda: self._load(ApiToken.id == token_id, credential="jwt")
+        )
+        return self._check(entry)
+
+    def _check(self, entry: _Entry) -> Principal:
         now = self.clock()
         if entry.expires_on is not None and now >= entry.expires_on:
             raise InvalidAuth(EXPIRED)
@@ -119,7 +149,7 @@ class Authenticator:
             self.last_used.record(entry.principal.token_id, now)
         return entry.principal
 
-    async def _load(self, digest: str) -> _Entry:
+    async def _load(self, match: ColumnElement[bool], credential: str = "api_key") -> _Entry:
         stmt = (
             select(ApiToken, User, Workspace, Membership.role)
             .join(User, User.id == ApiToken.user_id)
@@ -129,18 +159,35 @@ class Authenticator:
                 (Membership.user_id == ApiToken.user_id)
                 & (Membership.workspace_id == ApiToken.workspace_id),
             )
-            .where(ApiToken.token_hash == digest)
+            .where(match)
         )
         async with self.sessionmaker() as session:
             row = (await session.execute(stmt)).first()
         if row is None:
             raise InvalidAuth(INVALID)
         token, user, workspace, role = row
-        if token.deleted_on is not None or not workspace.is_active:
+        if token.deleted_on is not None:
+            raise InvalidAuth(INVALID)
+        principal = self._member(
+            user,
+            workspace,
+            role,
+            token_id=token.id,
+            token_kind=TokenKind(token.kind),
+            api_version=token.api_version,
+            credential=credential,
+        )
+        return _Entry(principal, token.expires_on, token.last_used_on)
+
+    def _member(self, user: User, workspace: Workspace, role: str | None, **kind: Any) -> Principal:
+        """The principal of ``user`` acting in ``workspace`` (``kind``: the credential's own
+        fields); InvalidAuth when the workspace is inactive or the user deleted or no longer
+        a member."""
+        if not workspace.is_active:
             raise InvalidAuth(INVALID)
         if user.deleted_on is not None or role is None:
             raise InvalidAuth(INACTIVE)
-        principal = Principal(
+        return Principal(
             workspace_id=workspace.id,
             workspace_uuid=workspace.uuid,
             plan=workspace.plan,
@@ -148,9 +195,47 @@ class Authenticator:
             user_uuid=user.uuid,
             user_email=user.email,
             role=Role(role),
-            token_id=token.id,
-            token_kind=TokenKind(token.kind),
-            api_version=token.api_version,
             limits=self.limits_for(workspace),
+            **kind,
         )
-        return _Entry(principal, token.expires_on, token.last_used_on)
+
+    async def _authenticate_oauth(self, key: str) -> Principal:
+        """An OAuth access token: acts as its user in its client's workspace, limited to the
+        granted scopes. Revoking bumps the auth epoch, so the cache never outlives it."""
+        digest = keys.digest(key)
+        entry = await self._cached(digest, lambda: self._load_oauth(digest))
+        if entry.expires_on is not None and self.clock() >= entry.expires_on:
+            raise InvalidAuth(EXPIRED)
+        return entry.principal
+
+    async def _load_oauth(self, digest: str) -> _Entry:
+        stmt = (
+            select(OAuthToken, OAuthClient, User, Workspace, Membership.role)
+            .join(OAuthClient, OAuthClient.id == OAuthToken.client_id)
+            .join(User, User.id == OAuthToken.user_id)
+            .join(Workspace, Workspace.id == OAuthToken.workspace_id)
+            .outerjoin(
+                Membership,
+                (Membership.user_id == OAuthToken.user_id)
+                & (Membership.workspace_id == OAuthToken.workspace_id),
+            )
+            .where(OAuthToken.access_token_hash == digest)
+        )
+        async with self.sessionmaker() as session:
+            row = (await session.execute(stmt)).first()
+        if row is None:
+            raise InvalidAuth(INVALID)
+        token, client, user, workspace, role = row
+        if token.revoked_on is not None or client.deleted_on is not None:
+            raise InvalidAuth(INVALID)
+        principal = self._member(
+            user,
+            workspace,
+            role,
+            token_id=-token.id,  # rate-limit counters: negative ids never meet an API key's
+            token_kind=TokenKind.PERSONAL,
+            api_version="v3",
+            credential="oauth",
+            granted=frozenset(token.scope.split()),
+        )
+        return _Entry(principal, token.expires_on, None)

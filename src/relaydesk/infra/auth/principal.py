@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from relaydesk.infra.auth import scopes as api_scopes
 from relaydesk.infra.ratelimit.core import Limits
 from relaydesk.models import Role, TokenKind
 
@@ -41,6 +42,10 @@ class Principal:
     token_kind: TokenKind
     api_version: str
     limits: Limits = NO_LIMITS  # the workspace's rate limits (plan + overrides)
+    # how the caller authenticated: "api_key", "jwt" (exchanged for an API key) or "oauth"
+    credential: str = "api_key"
+    # OAuth2: the scopes the user granted (None: an API key or its JWT, limited by role only)
+    granted: frozenset[str] | None = None
 
     @property
     def is_company(self) -> bool:
@@ -52,6 +57,17 @@ class Principal:
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+    @property
+    def api_scopes(self) -> frozenset[str]:
+        """The API scopes (:mod:`relaydesk.infra.auth.scopes`) this caller has now: the
+        role's, narrowed to the granted ones for an OAuth2 token."""
+        allowed = api_scopes.for_role(self.role)
+        return allowed if self.granted is None else allowed & self.granted
+
+    def allows(self, scope: str) -> bool:
+        """Whether the caller may use API scope ``scope`` (e.g. ``contacts:write``)."""
+        return scope in self.api_scopes
 
     @classmethod
     def operator(cls, workspace_id: int, workspace_uuid: str, plan: str) -> Principal:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from starlette.requests import Request
 
-from relaydesk.db import rawread
+from relaydesk.db import direct
 from relaydesk.exceptions import NotFound
 from relaydesk.kit import cursors
 from relaydesk.kit.parse import parse_bool, parse_datetime
@@ -91,9 +91,9 @@ async def keyset_page(
     ``sort`` and ``id_column``) one page at a time. ``render`` turns the page's objects into
     wire dicts (one call per page, so it can batch-load related data: no N+1). ``core``: the
     statement selects plain columns (rows, not entities) and only reads: it then runs in one
-    hop on the driver connection (:mod:`relaydesk.db.rawread`), bypassing the session.
+    hop on the driver connection (:mod:`relaydesk.db.direct`), bypassing the session.
     ``shape`` (with ``core``): every input ``stmt`` was built from, when the caller reuses
-    statements (``rawread.cached``): the paged statements are then reused too.
+    statements (``direct.cached``): the paged statements are then reused too.
     ``page_size``: default ``RELAYDESK_PAGE_SIZE`` (250)."""
     if page_size is None:
         settings = getattr(request.app.state, "settings", None)
@@ -112,13 +112,13 @@ async def keyset_page(
 
     if core:
         # a column-only, read-only select: one hop on a pooled driver connection
-        # (relaydesk.db.rawread); with a ``shape``, the paged statement is built once
+        # (relaydesk.db.direct); with a ``shape``, the paged statement is built once
         paged = (
             build()
             if shape is None
-            else rawread.cached((shape, ascending, bounded, page_size), build)
+            else direct.cached((shape, ascending, bounded, page_size), build)
         )
-        rows = await rawread.fetch_all(session, paged, params)
+        rows = await direct.fetch_all(session, paged, params)
     else:
         rows = list((await session.execute(build(), params)).all())
     more = len(rows) > page_size

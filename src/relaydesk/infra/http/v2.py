@@ -32,6 +32,7 @@ from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
 from relaydesk.exceptions import Conflict, Forbidden, InvalidArgs, RelaydeskError
+from relaydesk.infra.auth import scopes
 from relaydesk.infra.auth.principal import WRITE, Principal
 from relaydesk.infra.http import drf, errors
 from relaydesk.infra.http.docs import EndpointDoc, render_endpoint, render_index
@@ -140,6 +141,10 @@ class V2Endpoint:
     aliases: tuple[str, ...] = ()
     tag: str = ""
     rate_group: str = "v2"  # hourly endpoint limit group (v2, v2.contacts, v2.messages, v2.runs)
+    # API scopes (relaydesk.infra.auth.scopes) for GET and for the other methods. None: not
+    # open to OAuth access tokens at all (API keys are limited by their role only).
+    read_scope: str | None = None
+    write_scope: str | None = None
 
     @property
     def slugs(self) -> tuple[str, ...]:
@@ -188,7 +193,13 @@ class V2API:
                     for name, value in request.query_params.multi_items():
                         if "\x00" in value:
                             raise InvalidArgs(NUL_MESSAGE, errors={name: [NUL_MESSAGE]})
-                if request.method not in ("GET", "HEAD") and not principal.has_scope(WRITE):
+                reading = request.method in ("GET", "HEAD")
+                if not reading and not principal.has_scope(WRITE):
+                    raise Forbidden(drf.PERMISSION_DENIED)
+                scope = endpoint.read_scope if reading else endpoint.write_scope
+                if scope is not None:
+                    scopes.require(principal, scope)
+                elif scopes.is_oauth(principal):
                     raise Forbidden(drf.PERMISSION_DENIED)
                 call = V2Request(request, principal, state)
                 try:
@@ -300,10 +311,12 @@ class V2API:
                     else:
                         responses[str(op.status_code)] = {"description": "Success"}
                     summary = op.summary if slug == endpoint.doc.slug else f"{op.summary} (alias)"
+                    scope = endpoint.read_scope if method == "GET" else endpoint.write_scope
+                    needs = f"\n\nOAuth scope: `{scope}`" if scope else ""
                     item[method.lower()] = {
                         "tags": [endpoint.tag or endpoint.doc.slug],
                         "summary": summary,
-                        "description": f"{endpoint.doc.summary}\n\nDocs: `{PREFIX}/{slug}`",
+                        "description": f"{endpoint.doc.summary}\n\nDocs: `{PREFIX}/{slug}`" + needs,
                         "operationId": f"v2_{slug}_{method.lower()}",
                         "parameters": [
                             {

@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Body, Response
 
 from relaydesk.infra.http.deps import Session, V3Principal
+from relaydesk.infra.http.scoping import API_KEY_ONLY
 from relaydesk.platform.tokens import service
 from relaydesk.platform.tokens.schemas import TokenCreate, TokenCreated, TokenOut
 
-router = APIRouter(prefix="/api/v3/tokens", tags=["tokens"])
+# not with an OAuth access token, whatever its scopes (docs/auth.md#login-and-scopes)
+router = APIRouter(prefix="/api/v3/tokens", tags=["tokens"], dependencies=[API_KEY_ONLY])
 
 
 @router.get("", response_model=list[TokenOut], summary="List API tokens")

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 
+from relaydesk.infra.auth import scopes
 from relaydesk.infra.http.deps import Session, V3Principal
+from relaydesk.infra.http.scoping import requires
 from relaydesk.infra.ratelimit.core import ENDPOINT_GROUPS, HOUR, endpoint_quota
 from relaydesk.kit.time import format_datetime
 from relaydesk.platform.tokens import service as tokens
@@ -18,7 +20,7 @@ from relaydesk.platform.usage.schemas import (
     UsageOut,
 )
 
-router = APIRouter(prefix="/api/v3", tags=["usage"])
+router = APIRouter(prefix="/api/v3", tags=["usage"], dependencies=[requires(scopes.WORKSPACE_READ)])
 
 
 def _counter(used: int, limit: int) -> Counter:

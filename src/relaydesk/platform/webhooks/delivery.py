@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
+from yarl import URL
 
 from relaydesk.infra.net import ssrf
 from relaydesk.kit.time import utcnow
@@ -22,6 +23,7 @@ from relaydesk.platform.webhooks import signing
 
 USER_AGENT = "Relaydesk-Webhooks/1.0"
 RESPONSE_KEEP = 1024  # bytes of the response body kept on the attempt
+TARGETS_KEPT = 4096  # parsed webhook URLs kept by a sender
 
 
 @dataclass(slots=True)
@@ -89,6 +91,7 @@ class Sender:
         self.concurrency = concurrency
         self.resolver = resolver
         self._session: aiohttp.ClientSession | None = None
+        self._targets: dict[str, URL | str] = {}
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -106,6 +109,21 @@ class Sender:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    def _target(self, url: str) -> URL | str:
+        """The parsed URL to post to, or why it is blocked; kept per URL (a webhook's URL is
+        checked and parsed once, not on every delivery)."""
+        found = self._targets.get(url)
+        if found is None:
+            try:
+                ssrf.check_ip_literal_host(url, allow_private=self.allow_private)
+                found = URL(url)
+            except (ssrf.UnsafeURL, ValueError, TypeError) as exc:
+                found = str(exc)
+            if len(self._targets) >= TARGETS_KEPT:
+                self._targets.clear()
+            self._targets[url] = found
+        return found
 
     async def send(self, job: Job) -> Outcome:
         attempted_on = utcnow()
@@ -131,10 +149,9 @@ class Sender:
                 retry_after=retry_after,
             )
 
-        try:
-            ssrf.check_ip_literal_host(job.url, allow_private=self.allow_private)
-        except ssrf.UnsafeURL as exc:
-            return done(None, f"blocked: {exc}", None, retriable=False)
+        target = self._target(job.url)
+        if isinstance(target, str):
+            return done(None, f"blocked: {target}", None, retriable=False)
         timestamp = int(attempted_on.timestamp())
         headers = {
             "content-type": "application/json",
@@ -147,7 +164,7 @@ class Sender:
         }
         try:
             async with self._client().post(
-                job.url, data=job.body, headers=headers, allow_redirects=False
+                target, data=job.body, headers=headers, allow_redirects=False
             ) as response:
                 raw = await response.content.read(RESPONSE_KEEP)
                 text = raw.decode("utf-8", errors="replace")

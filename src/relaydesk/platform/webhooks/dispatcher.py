@@ -40,6 +40,7 @@ from sqlalchemy import Table, bindparam, delete, exists, insert, or_, select, up
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from relaydesk.config import Settings
+from relaydesk.db import direct
 from relaydesk.kit.time import format_datetime, utcnow
 from relaydesk.models import (
     MessageStatus,
@@ -67,6 +68,7 @@ LOW_WATER = 8
 # Core tables for the batched writes (executemany without ORM bookkeeping)
 ATTEMPTS = cast(Table, WebhookAttempt.__table__)
 MESSAGES = cast(Table, WebhookMessage.__table__)
+EVENTS = cast(Table, WebhookEvent.__table__)
 
 
 @dataclass(slots=True)
@@ -327,7 +329,9 @@ class Dispatcher:
         now: datetime,
         lease_until: datetime,
     ) -> list[Job]:
-        m = WebhookMessage
+        # Core tables, not the ORM entities: a claim returns hundreds of rows, and the ORM's
+        # bulk-update and entity machinery would cost more than the statement
+        m = MESSAGES.c
         due = (
             select(m.id)
             .where(
@@ -341,21 +345,19 @@ class Dispatcher:
             .with_for_update(skip_locked=True)
         )
         result = await session.execute(
-            update(m)
+            update(MESSAGES)
             .where(m.id.in_(due))
             .values(lease_until=lease_until, leased_by=self.worker_id)
             .returning(m.id, m.uuid, m.event_id, m.attempt_count, m.next_attempt_on)
-            .execution_options(synchronize_session=False)
         )
         claimed = sorted(result.all(), key=lambda r: (r.next_attempt_on, r.id))
         if not claimed:
             return []
+        e = EVENTS.c
         bodies = dict(
             (
                 await session.execute(
-                    select(WebhookEvent.id, WebhookEvent.body).where(
-                        WebhookEvent.id.in_({r.event_id for r in claimed})
-                    )
+                    select(e.id, e.body).where(e.id.in_({r.event_id for r in claimed}))
                 )
             ).all()
         )
@@ -468,7 +470,8 @@ class Dispatcher:
 
     async def _record(self, session: AsyncSession, batch: list[Outcome]) -> None:
         now = self.clock()
-        await session.execute(
+        await direct.execute_many(
+            session,
             insert(ATTEMPTS),
             [
                 {
@@ -518,7 +521,8 @@ class Dispatcher:
                 }
             )
         m = MESSAGES
-        await session.execute(
+        await direct.execute_many(
+            session,
             update(m)
             .where(m.c.id == bindparam("b_id"), m.c.status == MessageStatus.PENDING.value)
             .values(

@@ -12,8 +12,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from relaydesk.config import Settings
+from relaydesk.infra.auth import scopes
 from relaydesk.infra.http.deps import Session, V3Principal
 from relaydesk.infra.http.pagination import keyset_page
+from relaydesk.infra.http.scoping import requires
 from relaydesk.models import Webhook, WebhookMessage
 from relaydesk.platform.webhooks import custom_data, service
 from relaydesk.platform.webhooks.schemas import (
@@ -40,8 +42,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "No such object in this workspace."},
 }
 
-router = APIRouter(prefix="/api/v3", tags=["webhooks"], responses=ERRORS)
-custom_data_router = APIRouter(prefix="/api/v3/custom_data", tags=["custom_data"], responses=ERRORS)
+# OAuth access tokens need webhooks:manage, for custom data too (it exists to enrich webhook
+# payloads); the role checks above still apply (docs/auth.md#login-and-scopes)
+MANAGE = [requires(scopes.WEBHOOKS_MANAGE)]
+router = APIRouter(prefix="/api/v3", tags=["webhooks"], responses=ERRORS, dependencies=MANAGE)
+custom_data_router = APIRouter(
+    prefix="/api/v3/custom_data", tags=["custom_data"], responses=ERRORS, dependencies=MANAGE
+)
 
 CURSOR = Query(default=None, description="The `next` or `previous` link's cursor.")
 

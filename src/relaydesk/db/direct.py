@@ -1,4 +1,8 @@
-"""One-hop reads: a SELECT built with SQLAlchemy, run on the driver connection in one call.
+"""Statements built with SQLAlchemy, compiled once, run with driver-level parameters.
+
+Reads (:func:`fetch_all`): one call on the driver connection. Batched writes
+(:func:`execute_many`): one ``executemany`` with parameters converted by the column types' own
+bind processors, without SQLAlchemy's per-row parameter handling.
 
 Going through ``AsyncSession.execute`` costs a list page more than its SQL: on SQLite every
 statement is four round trips to aiosqlite's thread (cursor, execute, fetch, close) plus the
@@ -35,6 +39,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.util import greenlet_spawn
 
 MAX_SHAPES = 512  # compiled statements kept per dialect (least recently used dropped)
@@ -183,6 +188,73 @@ async def _run(dialect: Dialect, driver: Any, sql: str, values: list[Any]) -> Se
     if dialect.name == "sqlite":  # aiosqlite: one hop to the connection's thread
         return cast("Sequence[Any]", await driver.execute_fetchall(sql, values))
     return cast("Sequence[Any]", await driver.fetch(sql, *values))  # asyncpg
+
+
+_many: weakref.WeakKeyDictionary[Dialect, OrderedDict[Any, _Prepared]] = weakref.WeakKeyDictionary()
+
+
+async def execute_many(
+    session: AsyncSession, stmt: UpdateBase, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Run ``stmt`` (an INSERT, UPDATE or DELETE without RETURNING) once per row of ``rows``,
+    in the session's transaction, as one driver ``executemany``.
+
+    Every row has the same keys: the columns of an INSERT (``insert(table)``), or the
+    ``bindparam()`` names of an UPDATE/DELETE. Other bound values of the statement (literals
+    in its WHERE or SET) are the same for every row. For a batch of hundreds of rows this
+    skips SQLAlchemy's per-row parameter handling, which otherwise costs more than the SQL
+    (the webhook worker records every delivery this way: docs/decisions/0006)."""
+    if not rows:
+        return
+    conn = await session.connection()
+    dialect = conn.dialect
+    keys = tuple(rows[0])
+    key = stmt._generate_cache_key()
+    if key is None:
+        await session.execute(stmt, [dict(row) for row in rows])
+        return
+    shapes = _many.setdefault(dialect, OrderedDict())
+    shape = (key.key, keys)
+    prepared = shapes.get(shape)
+    if prepared is None:
+        prepared = _compile_many(stmt, dialect, key, keys)
+        shapes[shape] = prepared
+        while len(shapes) > MAX_SHAPES:
+            shapes.popitem(last=False)
+    else:
+        shapes.move_to_end(shape)
+    # the statement's own bound values (the same for every row), then each row's
+    first = rows[0]
+    fixed = prepared.compiled.construct_params(params=first, extracted_parameters=key.bindparams)
+    columns: list[tuple[str | None, Any]] = []  # (row key, processor) or (None, fixed value)
+    for name, process in prepared.binds:
+        if name in first:
+            columns.append((name, process))
+        else:
+            value = fixed[name]
+            columns.append((None, value if process is None else process(value)))
+    params = [
+        tuple(
+            [
+                value if name is None else row[name] if value is None else value(row[name])
+                for name, value in columns
+            ]
+        )
+        for row in rows
+    ]
+    await conn.exec_driver_sql(prepared.sql, params)
+
+
+def _compile_many(stmt: UpdateBase, dialect: Dialect, key: Any, keys: tuple[str, ...]) -> _Prepared:
+    compiled: Any = stmt.compile(dialect=dialect, cache_key=key, column_keys=list(keys))
+    names = compiled.positiontup
+    if compiled.literal_execute_params or compiled.post_compile_params or names is None:
+        raise ValueError("execute_many: the statement needs SQLAlchemy's own execution")
+    by_name = {name: bind for bind, name in compiled.bind_names.items()}
+    binds = tuple(
+        (name, by_name[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
+    )
+    return _Prepared(sql=compiled.string, compiled=compiled, binds=binds, row=tuple)
 
 
 _statements: OrderedDict[Hashable, Any] = OrderedDict()
