@@ -107,8 +107,14 @@ def check_csrf(request: Request, form_value: str | None) -> None:
 
 async def read_form(request: Request) -> dict[str, str]:
     """The fields of an ``application/x-www-form-urlencoded`` body (what HTML forms post);
-    the last value wins for repeated names. InvalidArgs for another content type or a body
-    over 64 KB. (No python-multipart needed: portal forms have no file uploads.)"""
+    the last value wins for repeated names. InvalidArgs as :func:`read_form_pairs`."""
+    return dict(await read_form_pairs(request))
+
+
+async def read_form_pairs(request: Request) -> list[tuple[str, str]]:
+    """An ``application/x-www-form-urlencoded`` body as (name, value) pairs, repeats kept.
+    InvalidArgs for another content type, a body over 64 KB, invalid UTF-8 or more than 100
+    fields. (No python-multipart needed: our forms have no file uploads.)"""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise InvalidArgs("Expected a form (application/x-www-form-urlencoded).")
@@ -122,6 +128,6 @@ async def read_form(request: Request) -> dict[str, str]:
     except UnicodeDecodeError:
         raise InvalidArgs("The form is not valid UTF-8.") from None
     try:
-        return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=100))
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=100)
     except ValueError:  # too many fields
         raise InvalidArgs("The form has too many fields.") from None

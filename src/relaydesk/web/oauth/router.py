@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session as SyncSession
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from relaydesk.config import Settings
-from relaydesk.exceptions import Forbidden
+from relaydesk.exceptions import Forbidden, InvalidArgs
 from relaydesk.infra.auth import scopes
 from relaydesk.infra.http.deps import Session
 from relaydesk.infra.http.docs import templates
@@ -48,7 +48,6 @@ from relaydesk.web import session as web_session
 
 router = APIRouter(include_in_schema=False)
 
-MAX_FORM_BYTES = 64 * 1024
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",  # no clickjacking of the consent button
@@ -68,19 +67,11 @@ def _settings(request: Request) -> Settings:
 
 async def _read_pairs(request: Request) -> list[tuple[str, str]]:
     """An ``application/x-www-form-urlencoded`` body as (name, value) pairs (repeats kept:
-    Authlib rejects repeated OAuth parameters)."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
-        raise BadForm("Send the parameters as application/x-www-form-urlencoded.")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise BadForm("The request body is too large.")
+    Authlib rejects repeated OAuth parameters); BadForm with the reason otherwise."""
     try:
-        return parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=100)
-    except (UnicodeDecodeError, ValueError):
-        raise BadForm("The request body is not a valid form.") from None
+        return await csrf.read_form_pairs(request)
+    except InvalidArgs as exc:
+        raise BadForm(exc.message) from None
 
 
 def _oauth_request(
