@@ -126,10 +126,15 @@ async def keyset_page(
     if reverse:
         rows.reverse()
 
+    # the page's URL with its other parameters kept, then the cursor (base64url: nothing to
+    # escape); built once, not once per link
+    other = str(request.url.remove_query_params("cursor"))
+    prefix = other + ("&" if "?" in other else "?") + "cursor="
+
     def link(row: Any, backwards: bool) -> str:
         obj = _item(row)
         edge = [_position(getattr(obj, sort.key)), getattr(obj, id_column.key)]
-        return str(request.url.include_query_params(cursor=cursors.encode(edge, backwards)))
+        return prefix + cursors.encode(edge, backwards)
 
     has_next = bool(rows) and (more if not reverse else True)
     has_previous = bool(rows) and (position is not None if not reverse else more)
