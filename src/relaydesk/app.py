@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import State
+from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from relaydesk import __version__
@@ -184,6 +185,12 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     errors.install(app)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        # until the developer portal has a home page: the API index (where a login without
+        # ``next`` lands too)
+        return RedirectResponse("/api/v2/", status_code=303)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database check")
     async def healthz(request: Request) -> Any:

@@ -345,3 +345,13 @@ def _request(
         "app": app.fastapi,
     }
     return Request(scope)
+
+
+async def test_home_leads_to_the_api_index(client: httpx.AsyncClient) -> None:
+    """A login without ``next`` goes to ``/``: it must lead somewhere, not to a 404."""
+    home = await client.get("/")
+    assert home.status_code == 303
+    assert home.headers["location"] == "/api/v2/"
+    index = await client.get(home.headers["location"])
+    assert index.status_code == 200
+    assert "text/html" in index.headers["content-type"]
