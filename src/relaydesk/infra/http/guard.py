@@ -3,6 +3,8 @@ rate limit. Sets ``request.state.ratelimit`` for the response headers."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 
 from relaydesk.exceptions import InvalidAuth, RateLimited
@@ -16,6 +18,24 @@ def client_ip(request: Request) -> str:
 
 
 async def authenticate(request: Request, group: str, *, require_v3: bool = False) -> Principal:
+    """The principal of the request's ``Authorization`` header, guarded and rate-limited."""
+    authenticator = request.app.state.authenticator
+    header = request.headers.get("authorization")
+    return await authenticate_with(
+        request, group, lambda: authenticator.authenticate_header(header), require_v3=require_v3
+    )
+
+
+async def authenticate_with(
+    request: Request,
+    group: str,
+    resolve: Callable[[], Awaitable[Principal]],
+    *,
+    require_v3: bool = False,
+) -> Principal:
+    """``resolve()`` (a credential to a principal) behind the same guard as every door: an IP
+    blocked for too many bad credentials is refused first, a failure counts towards that
+    block, and the principal's rate limit is hit for endpoint group ``group``."""
     state = request.app.state
     limiter = state.limiter
     ip = client_ip(request)
@@ -23,9 +43,7 @@ async def authenticate(request: Request, group: str, *, require_v3: bool = False
     if blocked:
         raise RateLimited(blocked)
     try:
-        principal: Principal = await state.authenticator.authenticate_header(
-            request.headers.get("authorization")
-        )
+        principal = await resolve()
     except InvalidAuth:
         await limiter.auth_failure(ip)  # wrong credentials count towards the IP's guard
         raise

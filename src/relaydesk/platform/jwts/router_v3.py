@@ -7,10 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from relaydesk.config import Settings
-from relaydesk.exceptions import InvalidAuth, RateLimited
 from relaydesk.infra.http.deps import Session, V3Principal
-from relaydesk.infra.http.guard import client_ip
-from relaydesk.infra.ratelimit.headers import STATE_KEY
+from relaydesk.infra.http.guard import authenticate_with
 from relaydesk.platform.jwts import service
 from relaydesk.platform.jwts.keys import KeyRing
 from relaydesk.platform.jwts.schemas import ErrorOut, JwtCreate, JwtOut, MeOut
@@ -43,20 +41,10 @@ async def create_jwt(request: Request, session: Session, data: JwtCreate) -> Jwt
     it under **Bearer**, then call `GET /api/v3/me`. Verify JWTs with the keys at
     `/.well-known/jwks.json`."""
     state = request.app.state
-    limiter = state.limiter
-    ip = client_ip(request)
-    blocked = limiter.ip_blocked(ip)
-    if blocked:
-        raise RateLimited(blocked)
-    try:
-        principal = await service.principal_for_key(state.authenticator, data.api_key)
-    except InvalidAuth:
-        await limiter.auth_failure(ip)  # guessing keys here counts like a bad header
-        raise
-    decision = await limiter.hit(principal.workspace_id, principal.token_id, "v3", principal.limits)
-    request.scope.setdefault("state", {})[STATE_KEY] = decision
-    if not decision.allowed:
-        raise RateLimited(decision.retry_after)
+    # guessing keys here counts like a bad header; the exchange counts against the key's limit
+    principal = await authenticate_with(
+        request, "v3", lambda: service.principal_for_key(state.authenticator, data.api_key)
+    )
     settings: Settings = state.settings
     out = await service.issue(session, _ring(request), settings, principal)
     await session.commit()  # a signing key created for this first JWT
