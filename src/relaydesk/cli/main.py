@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from relaydesk.infra.auth.principal import Principal
+
 T = TypeVar("T")
 
 app = typer.Typer(
@@ -135,6 +137,16 @@ def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         if errors:
             extra = " " + "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
         raise _fail(f"{exc.message}{extra}", 2 if exc.status == 400 else 1) from None
+
+
+async def _operator_in(session: AsyncSession, workspace_uuid: str) -> Principal:
+    """The operator (the CLI: administrator rights, company scope) acting in the workspace
+    with this uuid; NotFound if there is none."""
+    from relaydesk.domains.workspace import service as workspaces
+    from relaydesk.infra.auth.principal import Principal
+
+    ws = await workspaces.get_by_uuid(session, workspace_uuid)
+    return Principal.operator(ws.id, ws.uuid, ws.plan)
 
 
 def _print_json(data: Any) -> None:
@@ -353,13 +365,10 @@ def token_list(
     workspace: Annotated[str, typer.Option(help="Workspace UUID.")], json_: JsonOpt = False
 ) -> None:
     """List a workspace's tokens (never their plaintext)."""
-    from relaydesk.domains.workspace import service as workspaces
-    from relaydesk.infra.auth.principal import Principal
     from relaydesk.platform.tokens import service as tokens
 
     async def work(session: AsyncSession) -> Any:
-        ws = await workspaces.get_by_uuid(session, workspace)
-        principal = Principal.operator(ws.id, ws.uuid, ws.plan)
+        principal = await _operator_in(session, workspace)
         return [tokens.to_out(t, u) for t, u in await tokens.list_tokens(session, principal)]
 
     rows = _run(get_settings(), work)

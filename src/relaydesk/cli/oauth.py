@@ -48,15 +48,12 @@ def oauth_client_create(
 ) -> None:
     """Register a client. Prints its client_id and, for a confidential client, its
     client_secret (shown this once, stored hashed)."""
-    from relaydesk.cli.main import _err, _print_json, _print_object, _run
-    from relaydesk.domains.workspace import service as workspaces
-    from relaydesk.infra.auth.principal import Principal
+    from relaydesk.cli.main import _err, _operator_in, _print_json, _print_object, _run
     from relaydesk.platform.oauth import service as oauth
     from relaydesk.platform.oauth.schemas import OAuthClientCreate
 
     async def work(session: AsyncSession) -> Any:
-        ws = await workspaces.get_by_uuid(session, workspace)
-        principal = Principal.operator(ws.id, ws.uuid, ws.plan)
+        principal = await _operator_in(session, workspace)
         data = OAuthClientCreate(
             name=name, redirect_uris=redirect_uri, public=public, allow_implicit=allow_implicit
         )
@@ -74,15 +71,15 @@ def oauth_client_create(
 @oauth_client_app.command("list")
 def oauth_client_list(workspace: Workspace, json_: JsonOpt = False) -> None:
     """List a workspace's OAuth clients (never their secrets)."""
-    from relaydesk.cli.main import _print_json, _print_list, _run
-    from relaydesk.domains.workspace import service as workspaces
-    from relaydesk.infra.auth.principal import Principal
+    from relaydesk.cli.main import _operator_in, _print_json, _print_list, _run
     from relaydesk.platform.oauth import service as oauth
 
     async def work(session: AsyncSession) -> Any:
-        ws = await workspaces.get_by_uuid(session, workspace)
-        principal = Principal.operator(ws.id, ws.uuid, ws.plan)
-        return [oauth.to_out(c, ws.uuid) for c in await oauth.list_clients(session, principal)]
+        principal = await _operator_in(session, workspace)
+        return [
+            oauth.to_out(c, principal.workspace_uuid)
+            for c in await oauth.list_clients(session, principal)
+        ]
 
     rows = _run(get_settings(), work)
     if json_:
@@ -97,14 +94,11 @@ def oauth_client_delete(
     client_id: Annotated[str, typer.Argument(metavar="CLIENT_ID")],
 ) -> None:
     """Delete a client; every token it holds stops working at once."""
-    from relaydesk.cli.main import _err, _run
-    from relaydesk.domains.workspace import service as workspaces
-    from relaydesk.infra.auth.principal import Principal
+    from relaydesk.cli.main import _err, _operator_in, _run
     from relaydesk.platform.oauth import service as oauth
 
     async def work(session: AsyncSession) -> Any:
-        ws = await workspaces.get_by_uuid(session, workspace)
-        principal = Principal.operator(ws.id, ws.uuid, ws.plan)
+        principal = await _operator_in(session, workspace)
         return await oauth.delete(session, principal, client_id)
 
     _run(get_settings(), work)

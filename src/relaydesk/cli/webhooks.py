@@ -58,17 +58,14 @@ def webhook_create(
     json_: JsonOpt = False,
 ) -> None:
     """Create a webhook. Prints its uuid and signing secret (shown this once)."""
-    from relaydesk.cli.main import _err, _print_json, _print_object, _run
-    from relaydesk.domains.workspace import service as workspaces
-    from relaydesk.infra.auth.principal import Principal
+    from relaydesk.cli.main import _err, _operator_in, _print_json, _print_object, _run
     from relaydesk.platform.webhooks import service as webhooks
     from relaydesk.platform.webhooks.schemas import WebhookCreate
 
     settings = get_settings()
 
     async def work(session: AsyncSession) -> Any:
-        ws = await workspaces.get_by_uuid(session, workspace)
-        principal = Principal.operator(ws.id, ws.uuid, ws.plan)
+        principal = await _operator_in(session, workspace)
         data = WebhookCreate(url=url, events=event, description=description)
         return webhooks.to_created(await webhooks.create(session, principal, data, settings))
 
@@ -83,14 +80,11 @@ def webhook_create(
 @webhook_app.command("list")
 def webhook_list(workspace: Workspace, json_: JsonOpt = False) -> None:
     """List a workspace's webhooks (never their secrets)."""
-    from relaydesk.cli.main import _print_json, _print_list, _run
-    from relaydesk.domains.workspace import service as workspaces
-    from relaydesk.infra.auth.principal import Principal
+    from relaydesk.cli.main import _operator_in, _print_json, _print_list, _run
     from relaydesk.platform.webhooks import service as webhooks
 
     async def work(session: AsyncSession) -> Any:
-        ws = await workspaces.get_by_uuid(session, workspace)
-        principal = Principal.operator(ws.id, ws.uuid, ws.plan)
+        principal = await _operator_in(session, workspace)
         return [webhooks.to_out(w) for w in await webhooks.list_webhooks(session, principal)]
 
     rows = _run(get_settings(), work)
