@@ -46,6 +46,7 @@ MAX_SHAPES = 512  # compiled statements kept per dialect (least recently used dr
 
 Processor = Callable[[Any], Any]
 S = TypeVar("S", bound=Select[Any])
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,16 +92,16 @@ def _row_type(keys: Sequence[str], processors: Sequence[Processor | None]) -> ty
     return type("RawRow", (), namespace)
 
 
-def _compile(stmt: Select[Any], dialect: Dialect, key: Any) -> _Prepared | None:
-    # compiled against its cache key, so later statements of the same shape can bind theirs
-    compiled: Any = stmt.compile(dialect=dialect, cache_key=key)
-    if compiled.literal_execute_params or compiled.post_compile_params:
-        return None  # rendered per execution by SQLAlchemy: not for this path
+def _positional_binds(
+    compiled: Any, dialect: Dialect
+) -> tuple[tuple[str, Processor | None], ...] | None:
+    """Each positional parameter's name and its type's bind processor, in the order the SQL
+    takes them; None for a named paramstyle."""
     names = compiled.positiontup
-    if names is None:  # a named paramstyle: not one of our drivers
+    if names is None:
         return None
     by_name = {name: bind for bind, name in compiled.bind_names.items()}
-    binds = tuple(
+    return tuple(
         (
             name,
             by_name[name].type.dialect_impl(dialect).bind_processor(dialect)
@@ -109,6 +110,28 @@ def _compile(stmt: Select[Any], dialect: Dialect, key: Any) -> _Prepared | None:
         )
         for name in names
     )
+
+
+def _remember(cache: OrderedDict[Any, T], key: Any, build: Callable[[], T]) -> T:
+    """``cache[key]``, built by ``build()`` the first time; least recently used entries are
+    dropped beyond MAX_SHAPES."""
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    value = cache[key] = build()
+    while len(cache) > MAX_SHAPES:
+        cache.popitem(last=False)
+    return value
+
+
+def _compile(stmt: Select[Any], dialect: Dialect, key: Any) -> _Prepared | None:
+    # compiled against its cache key, so later statements of the same shape can bind theirs
+    compiled: Any = stmt.compile(dialect=dialect, cache_key=key)
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        return None  # rendered per execution by SQLAlchemy: not for this path
+    binds = _positional_binds(compiled, dialect)
+    if binds is None:  # a named paramstyle: not one of our drivers
+        return None
     columns = list(stmt.selected_columns)
     processors = tuple(
         column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
@@ -128,16 +151,9 @@ def _prepare(
     if key is None:
         return None
     shapes = _shapes.setdefault(dialect, OrderedDict())
-    if key.key in shapes:
-        shapes.move_to_end(key.key)
-        found = shapes[key.key]
-    else:
-        found = shapes[key.key] = _compile(stmt, dialect, key)
-        while len(shapes) > MAX_SHAPES:
-            shapes.popitem(last=False)
-    if found is None:
+    prepared = _remember(shapes, key.key, lambda: _compile(stmt, dialect, key))
+    if prepared is None:
         return None
-    prepared = found
     params = prepared.compiled.construct_params(
         params=overrides, extracted_parameters=key.bindparams
     )
@@ -158,8 +174,7 @@ async def fetch_all(
     connections would otherwise deadlock under concurrent requests each holding one), else on
     a connection of its own from the pool, returned at once."""
     bind = session.bind
-    plan = _prepare(stmt, bind.dialect, params) if isinstance(bind, AsyncEngine) else None
-    if plan is None or not isinstance(bind, AsyncEngine):
+    if not isinstance(bind, AsyncEngine) or (plan := _prepare(stmt, bind.dialect, params)) is None:
         return list((await session.execute(stmt, dict(params) if params else None)).all())
     prepared, values = plan
     if session.in_transaction():
@@ -214,15 +229,7 @@ async def execute_many(
         await session.execute(stmt, [dict(row) for row in rows])
         return
     shapes = _many.setdefault(dialect, OrderedDict())
-    shape = (key.key, keys)
-    prepared = shapes.get(shape)
-    if prepared is None:
-        prepared = _compile_many(stmt, dialect, key, keys)
-        shapes[shape] = prepared
-        while len(shapes) > MAX_SHAPES:
-            shapes.popitem(last=False)
-    else:
-        shapes.move_to_end(shape)
+    prepared = _remember(shapes, (key.key, keys), lambda: _compile_many(stmt, dialect, key, keys))
     # the statement's own bound values (the same for every row), then each row's
     first = rows[0]
     fixed = prepared.compiled.construct_params(params=first, extracted_parameters=key.bindparams)
@@ -247,13 +254,9 @@ async def execute_many(
 
 def _compile_many(stmt: UpdateBase, dialect: Dialect, key: Any, keys: tuple[str, ...]) -> _Prepared:
     compiled: Any = stmt.compile(dialect=dialect, cache_key=key, column_keys=list(keys))
-    names = compiled.positiontup
-    if compiled.literal_execute_params or compiled.post_compile_params or names is None:
+    binds = _positional_binds(compiled, dialect)
+    if compiled.literal_execute_params or compiled.post_compile_params or binds is None:
         raise ValueError("execute_many: the statement needs SQLAlchemy's own execution")
-    by_name = {name: bind for bind, name in compiled.bind_names.items()}
-    binds = tuple(
-        (name, by_name[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
-    )
     return _Prepared(sql=compiled.string, compiled=compiled, binds=binds, row=tuple)
 
 
@@ -264,12 +267,4 @@ def cached(key: Hashable, build: Callable[[], S]) -> S:
     """The statement ``build()`` made for ``key`` (every input it depends on), kept for
     reuse: building a statement costs more than running a small one, and a reused statement
     also keeps its memoised cache key. Least recently used dropped beyond MAX_SHAPES."""
-    found = _statements.get(key)
-    if found is not None:
-        _statements.move_to_end(key)
-        return cast("S", found)
-    stmt = build()
-    _statements[key] = stmt
-    while len(_statements) > MAX_SHAPES:
-        _statements.popitem(last=False)
-    return stmt
+    return cast("S", _remember(_statements, key, build))
