@@ -8,9 +8,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from relaydesk.exceptions import InvalidAuth
@@ -25,6 +25,7 @@ from relaydesk.models import ApiToken, Membership, Role, TokenKind, User, Worksp
 from relaydesk.models.oauth import OAuthClient, OAuthToken
 
 log = logging.getLogger("relaydesk.auth")
+Ts = TypeVarTuple("Ts")
 
 INVALID = "Invalid token."
 EXPIRED = "Token has expired."
@@ -78,6 +79,19 @@ class LastUsedRecorder:
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.flush())
+
+
+def _with_member(stmt: Select[*Ts], user_id: Any, workspace_id: Any) -> Select[*Ts]:
+    """``stmt`` joined with the credential's user and workspace, and (outer) with the user's
+    membership there: its role is null when the user is no longer a member."""
+    return (
+        stmt.join(User, User.id == user_id)
+        .join(Workspace, Workspace.id == workspace_id)
+        .outerjoin(
+            Membership,
+            (Membership.user_id == user_id) & (Membership.workspace_id == workspace_id),
+        )
+    )
 
 
 class Authenticator:
@@ -150,17 +164,11 @@ class Authenticator:
         return entry.principal
 
     async def _load(self, match: ColumnElement[bool], credential: str = "api_key") -> _Entry:
-        stmt = (
-            select(ApiToken, User, Workspace, Membership.role)
-            .join(User, User.id == ApiToken.user_id)
-            .join(Workspace, Workspace.id == ApiToken.workspace_id)
-            .outerjoin(
-                Membership,
-                (Membership.user_id == ApiToken.user_id)
-                & (Membership.workspace_id == ApiToken.workspace_id),
-            )
-            .where(match)
-        )
+        stmt = _with_member(
+            select(ApiToken, User, Workspace, Membership.role),
+            ApiToken.user_id,
+            ApiToken.workspace_id,
+        ).where(match)
         async with self.sessionmaker() as session:
             row = (await session.execute(stmt)).first()
         if row is None:
@@ -209,18 +217,13 @@ class Authenticator:
         return entry.principal
 
     async def _load_oauth(self, digest: str) -> _Entry:
-        stmt = (
-            select(OAuthToken, OAuthClient, User, Workspace, Membership.role)
-            .join(OAuthClient, OAuthClient.id == OAuthToken.client_id)
-            .join(User, User.id == OAuthToken.user_id)
-            .join(Workspace, Workspace.id == OAuthToken.workspace_id)
-            .outerjoin(
-                Membership,
-                (Membership.user_id == OAuthToken.user_id)
-                & (Membership.workspace_id == OAuthToken.workspace_id),
-            )
-            .where(OAuthToken.access_token_hash == digest)
-        )
+        stmt = _with_member(
+            select(OAuthToken, OAuthClient, User, Workspace, Membership.role).join(
+                OAuthClient, OAuthClient.id == OAuthToken.client_id
+            ),
+            OAuthToken.user_id,
+            OAuthToken.workspace_id,
+        ).where(OAuthToken.access_token_hash == digest)
         async with self.sessionmaker() as session:
             row = (await session.execute(stmt)).first()
         if row is None:
