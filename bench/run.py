@@ -1069,6 +1069,7 @@ def format_pages_table(result: dict[str, Any]) -> str:
 
 DELIVERY_TIMEOUT = 60.0  # seconds for the worker to deliver everything, plus 1 s per 100 events
 PROGRESS_POLL = 0.1  # seconds between two counts of delivered messages
+HELD_SETTLE = 1.0  # seconds the worker idles between the cold and the running-worker phases
 WEBHOOK_SECRET_PREFIX = "whsec_"
 
 
@@ -1125,8 +1126,11 @@ def db_epoch(value: str | None) -> float | None:
     return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
 
 
-def count_delivered(conn: sqlite3.Connection) -> int:
-    row = conn.execute("SELECT count(*) FROM webhook_messages WHERE status = 'delivered'")
+def count_delivered(conn: sqlite3.Connection, webhook_id: int) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM webhook_messages WHERE status = 'delivered' AND webhook_id = ?",
+        (webhook_id,),
+    )
     return int(row.fetchone()[0])
 
 
@@ -1159,17 +1163,48 @@ def worker_env(env: Mapping[str, str], concurrency: int, spec: Deliveries) -> di
     }
 
 
+def wait_delivered(
+    conn: sqlite3.Connection,
+    worker: Server,
+    webhook_id: int,
+    events: int,
+    started: float,
+    timeout: float,
+) -> float:
+    """Seconds from ``started`` (perf_counter) until ``events`` messages of the webhook are
+    delivered (counted every PROGRESS_POLL s)."""
+    while True:
+        delivered = count_delivered(conn, webhook_id)
+        if delivered >= events:
+            return time.perf_counter() - started
+        if worker.proc.poll() is not None:
+            worker.fail(f"exited with status {worker.proc.returncode}: {delivered} sent")
+        if time.perf_counter() - started > timeout:
+            worker.fail(f"only {delivered} of {events} delivered after {timeout:.0f} s")
+        time.sleep(PROGRESS_POLL)
+
+
 def deliver_all(
-    env: Mapping[str, str], cwd: Path, database: Path, events: int, spec: Deliveries, c: int
+    env: Mapping[str, str],
+    cwd: Path,
+    database: Path,
+    queued: Mapping[str, Any],
+    sink: Server,
+    spec: Deliveries,
+    c: int,
 ) -> dict[str, Any]:
-    """Start ``relaydesk worker`` on the queued messages; time it until every message is
-    delivered (counted every PROGRESS_POLL s); stop it (SIGTERM); read back what it wrote."""
+    """Start ``relaydesk worker`` with the first webhook's messages due (cold: timed from the
+    process start); once they are delivered, enable the held webhook with one UPDATE (running
+    worker: timed from that commit) and time its messages too. Then stop the worker (SIGTERM)
+    and read back what it wrote."""
+    events = int(queued["events"])
+    cold_id, held_id = int(queued["webhook_id"]), int(queued["held"]["webhook_id"])
     timeout = DELIVERY_TIMEOUT + events / 100
     with contextlib.closing(sqlite3.connect(database, isolation_level=None, timeout=10)) as conn:
         conn.execute("PRAGMA busy_timeout=10000")
-        if count_delivered(conn):
+        if count_delivered(conn, cold_id) or count_delivered(conn, held_id):
             raise BenchError("messages were delivered before the worker started")
-        log(f"starting relaydesk worker: {c} deliveries in flight at most, {events} queued")
+        log(f"starting relaydesk worker: {c} deliveries in flight at most, {events} due")
         started_at = time.time()
         started = time.perf_counter()
         worker = Server(
@@ -1180,36 +1215,46 @@ def deliver_all(
             port=0,
         )
         try:
-            while True:
-                delivered = count_delivered(conn)
-                if delivered >= events:
-                    seconds = time.perf_counter() - started
-                    break
-                if worker.proc.poll() is not None:
-                    worker.fail(f"exited with status {worker.proc.returncode}: {delivered} sent")
-                if time.perf_counter() - started > timeout:
-                    worker.fail(f"only {delivered} of {events} delivered after {timeout:.0f} s")
-                time.sleep(PROGRESS_POLL)
-            log(f"all {events} messages delivered in {seconds:.2f} s; stopping the worker")
+            cold_seconds = wait_delivered(conn, worker, cold_id, events, started, timeout)
+            log(f"cold start: all {events} delivered in {cold_seconds:.2f} s")
+            cold_sink = sink_stats(sink, reset=False)
+            sink_stats(sink, reset=True)
+            time.sleep(HELD_SETTLE)  # the worker idles: nothing due
+            log(f"running worker: enabling the held webhook ({events} messages due at once)")
+            conn.execute(
+                "UPDATE webhooks SET state = 'healthy', disabled_reason = NULL WHERE id = ?",
+                (held_id,),
+            )  # autocommit: committed when execute returns
+            released = time.perf_counter()
+            held_seconds = wait_delivered(conn, worker, held_id, events, released, timeout)
+            log(f"running worker: all {events} delivered in {held_seconds:.2f} s; stopping it")
         finally:
             worker.stop()
         stored = durability(conn)
+        cold_first = db_epoch(
+            conn.execute(
+                "SELECT min(attempted_on) FROM webhook_attempts WHERE webhook_id = ?", (cold_id,)
+            ).fetchone()[0]
+        )
     exit_status = worker.proc.returncode
     output = worker.log_tail(10) if worker.log_path.stat().st_size else ""
     if output:
         log(f"the worker wrote (last lines):\n{output}")
-    first = stored.pop("first_attempt_on")
-    last = stored.pop("last_attempt_on")
-    startup = first - started_at if first is not None else None
-    sending = seconds - startup if startup is not None else None
+    stored.pop("first_attempt_on")
+    stored.pop("last_attempt_on")
+    startup = cold_first - started_at if cold_first is not None else None
+    sending = cold_seconds - startup if startup is not None else None
     return {
         "deliveries": events,
-        "seconds": round(seconds, 4),
-        "rps": round(events / seconds, 1),
-        "startup_seconds": round(startup, 3) if startup is not None else None,
-        "sending_seconds": round(sending, 4) if sending is not None else None,
-        "rps_after_startup": round(events / sending, 1) if sending else None,
-        "attempt_span_seconds": round(last - first, 4) if first and last else None,
+        "seconds": round(held_seconds, 4),
+        "rps": round(events / held_seconds, 1),
+        "cold": {
+            "seconds": round(cold_seconds, 4),
+            "rps": round(events / cold_seconds, 1),
+            "startup_seconds": round(startup, 3) if startup is not None else None,
+            "rps_after_startup": round(events / sending, 1) if sending else None,
+            "sink": cold_sink,
+        },
         "worker_exit_status": exit_status,
         **stored,
     }
@@ -1234,11 +1279,15 @@ def run_deliveries(name: str, bench: Benchmark, opts: Options) -> dict[str, Any]
             spec.enqueue,
             *("--data-dir", str(tmp), "--workspace", fixture.workspace_uuid, "--url", url),
             *("--events", str(events), "--batch", str(spec.batch)),
-            *("--sample-body", str(sample_body)),
-            timeout=CLI_TIMEOUT + events / 100,
+            *("--sample-body", str(sample_body), "--held"),
+            timeout=CLI_TIMEOUT + events / 50,
         )
-        if queued.get("messages") != events:
-            raise BenchError(f"bench/{spec.enqueue} queued {queued.get('messages')} messages")
+        held = queued.get("held") or {}
+        if queued.get("messages") != events or held.get("messages") != events:
+            raise BenchError(
+                f"bench/{spec.enqueue} queued {queued.get('messages')} + "
+                f"{held.get('messages')} messages, not {events} + {events}"
+            )
         log(f"queued in {queued['seconds']:.2f} s; envelopes of {queued['body_bytes']} bytes")
 
         log(f"floor: {events} POSTs with a raw aiohttp loop, {c} at a time")
@@ -1258,19 +1307,24 @@ def run_deliveries(name: str, bench: Benchmark, opts: Options) -> dict[str, Any]
             sink.fail(f"the sink counted {floor_sink['posts']} POSTs from the floor, not {events}")
 
         sink_stats(sink, reset=True)
-        app = deliver_all(env, tmp, database, events, spec, c)
-        app_sink = sink_stats(sink)
+        app = deliver_all(env, tmp, database, queued, sink, spec, c)
+        app_sink = sink_stats(sink)  # the running-worker phase (reset in between)
 
-    duplicates = app_sink["posts"] - events
+    cold_sink = app["cold"].pop("sink")
+    posts = cold_sink["posts"] + app_sink["posts"]
+    duplicates = posts - 2 * events
     app["errors"] = app["attempts"] - app["attempts_succeeded"]
     durable = (
-        app["messages"] == {"delivered": events}
-        and app["attempts"] == app_sink["posts"]  # every POST the sink saw has its row
-        and app["attempted_messages"] == events
+        app["messages"] == {"delivered": 2 * events}
+        and app["attempts"] == posts  # every POST the sink saw has its row
+        and app["attempted_messages"] == 2 * events
+        and cold_sink["distinct_ids"] == events
         and app_sink["distinct_ids"] == events
     )
     ratio = app["rps"] / floor["rps"] if floor["rps"] else None
-    after = app["rps_after_startup"]
+    cold = app["cold"]
+    cold_ratio = cold["rps"] / floor["rps"] if floor["rps"] else None
+    after = cold["rps_after_startup"]
     return {
         "name": name,
         "url": url,
@@ -1283,15 +1337,18 @@ def run_deliveries(name: str, bench: Benchmark, opts: Options) -> dict[str, Any]
         "app": app,
         "floor": floor,
         "sink": {
-            "app_posts": app_sink["posts"],
-            "app_distinct_ids": app_sink["distinct_ids"],
+            "app_posts": posts,
+            "app_distinct_ids": cold_sink["distinct_ids"] + app_sink["distinct_ids"],
             "duplicates": duplicates,
             "floor_posts": floor_sink["posts"],
-            "app_connections": app_sink["connections"],
+            # keep-alive: the running-worker phase reuses the cold phase's connections
+            "app_connections": cold_sink["connections"] + app_sink["connections"],
             "floor_connections": floor_sink["connections"],
-            "signature_verified": signature_verified(queued["secret"], app_sink["sample"]),
+            "signature_verified": signature_verified(queued["secret"], cold_sink["sample"])
+            and signature_verified(queued["held"]["secret"], app_sink["sample"]),
         },
         "ratio": round(ratio, 4) if ratio is not None else None,
+        "ratio_cold": round(cold_ratio, 4) if cold_ratio is not None else None,
         "ratio_after_startup": round(after / floor["rps"], 4) if after and floor["rps"] else None,
         "ratio_goal": spec.ratio_goal,
         "pass": {
@@ -1303,20 +1360,23 @@ def run_deliveries(name: str, bench: Benchmark, opts: Options) -> dict[str, Any]
 
 def format_deliveries_table(result: dict[str, Any]) -> str:
     app, floor, sink, enq = result["app"], result["floor"], result["sink"], result["enqueue"]
-    ratio, after = result["ratio"], result["ratio_after_startup"]
+    cold = app["cold"]
+    ratio, cold_ratio, after = result["ratio"], result["ratio_cold"], result["ratio_after_startup"]
     rate = enq["events"] / enq["seconds"] if enq["seconds"] else 0.0
     lines = [
         f"benchmark {result['name']}: {result['events']} events, POST {result['url']} "
         f"(loopback sink), {result['connections']} in flight, bodies of "
         f"{result['body_bytes']} bytes",
         f"enqueue (not in the figures below): {enq['batches']} x events.emit of "
-        f"{enq['batch']} + commit: {enq['seconds']:.2f} s ({rate:.0f} events/s)",
+        f"{enq['batch']} + commit, 2 webhooks: {enq['seconds']:.2f} s ({rate:.0f} events/s)",
         "",
         TABLE_HEADER.replace(" p99 ms", "seconds"),
         f"{'app':<8} {app['rps']:>10.1f} {app['seconds']:>9.2f} {app['errors']:>7} "
-        f"{app['deliveries']:>10}",
+        f"{app['deliveries']:>10}   running worker: enable -> all committed",
+        f"{'cold':<8} {cold['rps']:>10.1f} {cold['seconds']:>9.2f} {'':>7} "
+        f"{app['deliveries']:>10}   worker process start -> all committed",
         f"{'floor':<8} {floor['rps']:>10.1f} {floor['seconds']:>9.2f} {floor['errors']:>7} "
-        f"{floor['posts']:>10}",
+        f"{floor['posts']:>10}   first POST -> last response",
         "",
         (
             f"ratio (app/floor) req/s: {ratio:.2f}  goal >= {result['ratio_goal']:.2f}: "
@@ -1325,21 +1385,26 @@ def format_deliveries_table(result: dict[str, Any]) -> str:
             else "ratio: n/a"
         ),
     ]
-    if app["startup_seconds"] is not None:
+    if cold_ratio is not None:
         lines.append(
-            f"app: worker start -> first attempt {app['startup_seconds']:.2f} s, then "
-            f"{app['rps_after_startup']:.1f} deliveries/s"
-            + (f" (ratio {after:.2f})" if after is not None else "")
+            f"cold start (cold/floor): {cold_ratio:.2f}; worker start -> first attempt "
+            + (
+                f"{cold['startup_seconds']:.2f} s, then {cold['rps_after_startup']:.1f} "
+                f"deliveries/s (ratio {after:.2f})"
+                if cold["startup_seconds"] is not None and after is not None
+                else "n/a"
+            )
         )
     delivered = app["messages"].get("delivered", 0)
     lines += [
-        f"durable: {delivered}/{result['events']} messages delivered, {app['attempts']} "
-        f"attempt rows ({app['attempts_succeeded']} succeeded), worker exit status "
-        f"{app['worker_exit_status']}: {mark(result['pass']['durable'])}",
+        f"durable: {delivered}/{2 * result['events']} messages delivered (both phases), "
+        f"{app['attempts']} attempt rows ({app['attempts_succeeded']} succeeded), worker exit "
+        f"status {app['worker_exit_status']}: {mark(result['pass']['durable'])}",
         f"sink: {sink['app_posts']} POSTs from the app ({sink['app_distinct_ids']} distinct "
         f"webhook-ids, {sink['duplicates']} duplicates) over {sink['app_connections']} "
         f"connections, {sink['floor_posts']} from the floor over {sink['floor_connections']}; "
-        f"signature of a sample {'verified' if sink['signature_verified'] else 'NOT verified'}",
+        "signatures of a sample per phase "
+        + ("verified" if sink["signature_verified"] else "NOT verified"),
     ]
     return "\n".join(lines)
 

@@ -6,22 +6,26 @@ opens the bench database with relaydesk's ``create_engine(Settings(...))`` and
 ``create_sessionmaker``, then:
 
 1. creates one webhook in the workspace (``events=["contact.*"]``, a new ``whsec_`` secret,
-   ``url`` the loopback sink), committed;
+   ``url`` the loopback sink), committed; with ``--held``, a second one like it, set
+   ``disabled`` once its messages are queued (so no worker claims them) until the harness
+   enables it with one UPDATE (the running-worker measurement: every message due at once to
+   a worker that is already up);
 2. calls ``events.emit(session, workspace_id, "contact.created", items)`` with ``--batch``
    contact-shaped items at a time, committing after each call (one outbox transaction per
-   batch: one event row and one message row per item), until ``--events`` are queued. This
-   part is timed (``seconds``);
+   batch: one event row and one message row per item and webhook), until ``--events`` are
+   queued. This part is timed (``seconds``);
 3. writes the exact body the worker will POST for the first message (the event's envelope
    plus the webhook's ``custom_data``, built with the dispatcher's own ``envelope_body``) to
    ``--sample-body``, so the floor posts bodies of the same size.
 
-Prints one JSON object: ``{"webhook_uuid", "secret", "workspace_id", "events", "messages",
-"batches", "batch", "seconds", "body_bytes"}``.
+Prints one JSON object: ``{"webhook_uuid", "webhook_id", "secret", "workspace_id", "events",
+"messages", "batches", "batch", "seconds", "body_bytes", "held": null | {"webhook_id",
+"secret", "messages"}}``.
 
 Usage::
 
     python bench/webhooks_enqueue.py --data-dir DIR --workspace UUID --url URL \\
-        --events 20000 --batch 1000 --sample-body FILE
+        --events 20000 --batch 1000 --sample-body FILE [--held]
 """
 
 from __future__ import annotations
@@ -34,11 +38,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from relaydesk.config import Settings
 from relaydesk.db.engine import create_engine, create_sessionmaker
-from relaydesk.models import Webhook, WebhookEvent, WebhookMessage, Workspace
+from relaydesk.models import Webhook, WebhookEvent, WebhookMessage, WebhookState, Workspace
 from relaydesk.platform.webhooks import events, signing
 from relaydesk.platform.webhooks.dispatcher import envelope_body
 
@@ -82,6 +86,17 @@ async def enqueue(args: argparse.Namespace) -> tuple[dict[str, Any], bytes]:
                 description="bench/run.py webhooks",
             )
             session.add(hook)
+            held = None
+            if args.held:
+                held = Webhook(
+                    uuid=str(uuid.uuid4()),
+                    workspace_id=workspace_id,
+                    url=args.url,
+                    events=["contact.*"],
+                    secret=signing.new_secret(),
+                    description="bench/run.py webhooks (held until the worker runs)",
+                )
+                session.add(held)
             await session.commit()
 
         started = time.perf_counter()
@@ -92,18 +107,38 @@ async def enqueue(args: argparse.Namespace) -> tuple[dict[str, Any], bytes]:
             async with sessionmaker() as session:
                 emitted = await events.emit(session, workspace_id, EVENT_TYPE, items)
                 await session.commit()
-            if len(emitted.message_ids) != size:
-                raise SystemExit(f"emit queued {len(emitted.message_ids)} messages, not {size}")
+            expected = size * (2 if held is not None else 1)
+            if len(emitted.message_ids) != expected:
+                raise SystemExit(f"emit queued {len(emitted.message_ids)} messages, not {expected}")
             queued += size
             batches += 1
         seconds = time.perf_counter() - started
+        if held is not None:  # queued like the first; now held back until the harness says
+            async with sessionmaker() as session:
+                await session.execute(
+                    update(Webhook)
+                    .where(Webhook.id == held.id)
+                    .values(
+                        state=WebhookState.DISABLED.value,
+                        disabled_reason="bench: enabled once the worker is running",
+                    )
+                )
+                await session.commit()
 
         async with sessionmaker() as session:
-            messages = (
-                await session.execute(
-                    select(func.count()).where(WebhookMessage.webhook_id == hook.id)
+
+            async def count(webhook_id: int) -> int:
+                found = await session.execute(
+                    select(func.count()).where(WebhookMessage.webhook_id == webhook_id)
                 )
-            ).scalar_one()
+                return int(found.scalar_one())
+
+            messages = await count(hook.id)
+            held_summary = (
+                {"webhook_id": held.id, "secret": held.secret, "messages": await count(held.id)}
+                if held is not None
+                else None
+            )
             first_body = (
                 await session.execute(select(WebhookEvent.body).order_by(WebhookEvent.id).limit(1))
             ).scalar_one()
@@ -113,6 +148,7 @@ async def enqueue(args: argparse.Namespace) -> tuple[dict[str, Any], bytes]:
     body = envelope_body(first_body, hook.custom_data or {})
     summary = {
         "webhook_uuid": hook.uuid,
+        "webhook_id": hook.id,
         "secret": hook.secret,
         "workspace_id": workspace_id,
         "events": queued,
@@ -121,6 +157,7 @@ async def enqueue(args: argparse.Namespace) -> tuple[dict[str, Any], bytes]:
         "batch": args.batch,
         "seconds": round(seconds, 3),
         "body_bytes": len(body),
+        "held": held_summary,
     }
     return summary, body
 
@@ -133,6 +170,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=1_000, help="items per emit (and commit)")
     parser.add_argument("--sample-body", required=True, help="file for one message's body")
+    parser.add_argument(
+        "--held", action="store_true", help="also queue to a second, disabled webhook"
+    )
     args = parser.parse_args()
     summary, body = asyncio.run(enqueue(args))
     Path(args.sample_body).write_bytes(body)

@@ -109,6 +109,12 @@ class Settings(BaseSettings):
         default="embedded",
         description="embedded: `serve` also delivers webhooks; off: only `relaydesk worker` does.",
     )
+    webhook_sender: Literal["auto", "inline", "process"] = Field(
+        default="auto",
+        description="Where webhook POSTs are made. process: a child process of the worker "
+        "(two cores: one sends, one records); inline: in the worker's own event loop; auto: "
+        "process for `relaydesk worker`, inline for the worker embedded in `serve`.",
+    )
     webhook_retry_schedule: str = Field(
         default="10,120,900",
         description="Seconds before each retry after the first attempt, comma-separated "

@@ -8,24 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Coroutine
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from relaydesk.config import get_settings
-
-
-def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
-    """Run ``main`` on uvloop when it is installed (as ``relaydesk serve`` does through
-    uvicorn's ``--loop auto``), else on asyncio's default loop."""
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(main)
-        return
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(main)
+from relaydesk.kit.loop import run_event_loop
 
 
 def worker(
@@ -48,12 +36,17 @@ def worker(
     FOR UPDATE SKIP LOCKED and leases. `relaydesk serve` runs one too unless
     RELAYDESK_WORKER=off.
     """
+    from relaydesk.platform.webhooks.sender_process import make_sender
+
+    settings = get_settings()
+    # first: a sender process (RELAYDESK_WEBHOOK_SENDER) starts while this one imports
+    sender = make_sender(settings, standalone=True)
+
     from relaydesk.db.engine import create_engine, create_sessionmaker
     from relaydesk.db.migrate import ensure_upgraded
     from relaydesk.infra.logging import configure_logging
     from relaydesk.platform.webhooks.dispatcher import Dispatcher
 
-    settings = get_settings()
     configure_logging(settings.log_level)
     # Nearly always at head already: one query instead of importing and running Alembic.
     ensure_upgraded(settings.effective_database_url)
@@ -65,6 +58,7 @@ def worker(
             create_sessionmaker(engine),
             only_workspaces=only_workspace or (),
             exclude_workspaces=exclude_workspace or (),
+            sender=sender,
         )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
@@ -20,39 +19,11 @@ from yarl import URL
 from relaydesk.infra.net import ssrf
 from relaydesk.kit.time import utcnow
 from relaydesk.platform.webhooks import signing
+from relaydesk.platform.webhooks.jobs import Attempt, Job, Outcome
 
 USER_AGENT = "Relaydesk-Webhooks/1.0"
 RESPONSE_KEEP = 1024  # bytes of the response body kept on the attempt
 TARGETS_KEPT = 4096  # parsed webhook URLs kept by a sender
-
-
-@dataclass(slots=True)
-class Job:
-    """A claimed message, ready to send."""
-
-    message_pk: int
-    message_id: str  # msg_…: the webhook-id header
-    webhook_id: int
-    workspace_id: int
-    url: str
-    keys: list[str]  # signing secrets: the current one, and the previous during a rotation
-    body: bytes
-    attempt_count: int  # attempts made before this one (since the last (re)queue)
-    lease_until: datetime
-    probe: bool = False  # the one message a throttled webhook sends to test the water
-
-
-@dataclass(slots=True)
-class Outcome:
-    job: Job
-    attempted_on: datetime
-    status_code: int | None
-    duration_ms: int
-    error: str | None
-    response: str | None
-    succeeded: bool
-    retriable: bool
-    retry_after: float | None = None  # seconds, from the response's Retry-After
 
 
 def is_retriable_status(status: int) -> bool:
@@ -105,6 +76,9 @@ class Sender:
             )
         return self._session
 
+    async def start(self) -> None:
+        """Nothing to start here (the client is made on first use); see ProcessSender."""
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -126,64 +100,55 @@ class Sender:
         return found
 
     async def send(self, job: Job) -> Outcome:
+        return Outcome(job, *await self.attempt(job.url, job.keys, job.message_id, job.body))
+
+    async def attempt(self, url: str, keys: list[str], message_id: str, body: bytes) -> Attempt:
+        """One signed POST: ``(attempted_on, status_code, duration_ms, error, response,
+        succeeded, retriable, retry_after)``, the fields of an :class:`Outcome` after its job
+        (a plain tuple: the sender process sends it back to the worker as it is)."""
         attempted_on = utcnow()
         started = time.perf_counter()
 
-        def done(
+        def failed(
             status: int | None,
-            error: str | None,
+            error: str,
             response: str | None,
-            *,
             retriable: bool,
             retry_after: float | None = None,
-        ) -> Outcome:
-            return Outcome(
-                job=job,
-                attempted_on=attempted_on,
-                status_code=status,
-                duration_ms=int((time.perf_counter() - started) * 1000),
-                error=error,
-                response=response,
-                succeeded=status is not None and 200 <= status < 300,
-                retriable=retriable,
-                retry_after=retry_after,
-            )
+        ) -> Attempt:
+            ms = int((time.perf_counter() - started) * 1000)
+            return (attempted_on, status, ms, error, response, False, retriable, retry_after)
 
-        target = self._target(job.url)
+        target = self._target(url)
         if isinstance(target, str):
-            return done(None, f"blocked: {target}", None, retriable=False)
+            return failed(None, f"blocked: {target}", None, False)
         timestamp = int(attempted_on.timestamp())
         headers = {
             "content-type": "application/json",
             "user-agent": USER_AGENT,
-            "webhook-id": job.message_id,
+            "webhook-id": message_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": signing.signature_header(
-                job.keys, job.message_id, timestamp, job.body
-            ),
+            "webhook-signature": signing.signature_header(keys, message_id, timestamp, body),
         }
         try:
             async with self._client().post(
-                target, data=job.body, headers=headers, allow_redirects=False
+                target, data=body, headers=headers, allow_redirects=False
             ) as response:
                 raw = await response.content.read(RESPONSE_KEEP)
                 text = raw.decode("utf-8", errors="replace")
                 status = response.status
                 if 200 <= status < 300:
-                    return done(status, None, text, retriable=False)
+                    ms = int((time.perf_counter() - started) * 1000)
+                    return (attempted_on, status, ms, None, text, True, False, None)
                 retry_after = parse_retry_after(response.headers.get("retry-after"), utcnow())
-                return done(
-                    status,
-                    f"HTTP {status}",
-                    text,
-                    retriable=is_retriable_status(status),
-                    retry_after=retry_after,
+                return failed(
+                    status, f"HTTP {status}", text, is_retriable_status(status), retry_after
                 )
         except aiohttp.ClientConnectorError as exc:
             if isinstance(exc.os_error, ssrf.ForbiddenAddressError):
-                return done(None, f"blocked: {exc.os_error}", None, retriable=False)
-            return done(None, f"connection error: {exc}", None, retriable=True)
+                return failed(None, f"blocked: {exc.os_error}", None, False)
+            return failed(None, f"connection error: {exc}", None, True)
         except TimeoutError:
-            return done(None, "timeout", None, retriable=True)
+            return failed(None, "timeout", None, True)
         except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
-            return done(None, f"{type(exc).__name__}: {exc}", None, retriable=True)
+            return failed(None, f"{type(exc).__name__}: {exc}", None, True)

@@ -33,7 +33,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 from sqlalchemy import Table, bindparam, delete, exists, insert, or_, select, update
@@ -52,7 +52,11 @@ from relaydesk.models import (
     Workspace,
 )
 from relaydesk.platform.webhooks import events, repository
-from relaydesk.platform.webhooks.delivery import Job, Outcome, Sender
+from relaydesk.platform.webhooks.jobs import Job, Outcome
+from relaydesk.platform.webhooks.sender_process import ProcessSender, make_sender
+
+if TYPE_CHECKING:
+    from relaydesk.platform.webhooks.delivery import Sender
 
 log = logging.getLogger("relaydesk.webhooks")
 
@@ -114,7 +118,7 @@ class Dispatcher:
         *,
         only_workspaces: Iterable[str] = (),
         exclude_workspaces: Iterable[str] = (),
-        sender: Sender | None = None,
+        sender: Sender | ProcessSender | None = None,
         clock: Callable[[], datetime] = utcnow,
         worker_id: str | None = None,
     ) -> None:
@@ -122,11 +126,7 @@ class Dispatcher:
         self.sessionmaker = sessionmaker
         self.only_uuids = list(only_workspaces)
         self.exclude_uuids = list(exclude_workspaces)
-        self.sender = sender or Sender(
-            allow_private=settings.webhook_allow_private,
-            timeout_seconds=settings.webhook_timeout_seconds,
-            concurrency=settings.webhook_concurrency,
-        )
+        self.sender = sender or make_sender(settings, standalone=False)
         self.clock = clock
         self.worker_id = (
             worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuidlib.uuid4().hex[:8]}"
@@ -171,6 +171,7 @@ class Dispatcher:
         self._loop = asyncio.get_running_loop()
         events.add_waker(self.wake)
         await self._resolve_workspaces()
+        await self.sender.start()  # a sender process starts while the first claim runs
         committer = asyncio.create_task(self._committer(), name="relaydesk-webhook-commit")
         try:
             while not self._stopping:
