@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import State
 from starlette.responses import RedirectResponse
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from relaydesk import __version__
@@ -49,6 +51,7 @@ from relaydesk.platform.webhooks.router_v3 import custom_data_router
 from relaydesk.platform.webhooks.router_v3 import router as webhooks_v3
 from relaydesk.web.login import router as login_router
 from relaydesk.web.oauth.router import router as oauth_router
+from relaydesk.web.portal.routes import router as portal_router
 
 log = logging.getLogger("relaydesk")
 
@@ -169,6 +172,9 @@ def _install_openapi(app: FastAPI, v2: V2API) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+STATIC_DIR = Path(__file__).resolve().parent / "static"  # packaged assets (no CDN)
+
+
 def create_app(settings: Settings | None = None) -> RelaydeskApp:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -210,6 +216,8 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     app.include_router(login_router)  # /login, /logout (docs/auth.md#login-and-scopes)
     app.include_router(oauth_clients_v3)
     app.include_router(oauth_router)  # /oauth/*, /.well-known/oauth-authorization-server
+    app.include_router(portal_router)  # /setup/* (docs/portal.md)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     v2 = V2API()
     for endpoint in V2_ENDPOINTS:

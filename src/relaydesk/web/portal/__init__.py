@@ -1,0 +1,1 @@
+"""The developer portal: Setup > API/Developers, Webhooks, OAuth apps (docs/portal.md)."""
