@@ -41,15 +41,18 @@ Four kinds of benchmark:
   ``{"name", "app", "floor", "ratio", "p99_ratio", "flatness", "pass", "seed", ...}``.
 * ``mode="deliveries"`` (``webhooks``): no server and no load generator. Starts a loopback
   webhook receiver (bench/webhook_sink.py, its own process), queues ``--events`` events through
-  relaydesk's outbox (bench/webhooks_enqueue.py: one webhook, ``events.emit`` in batches of
-  1,000, a commit each; timed apart), POSTs as many bodies of the same size to the sink with a
-  raw aiohttp loop (bench/webhooks_floor.py, ``--connections`` at a time), then starts
-  ``relaydesk worker`` (``--connections`` in flight) and times it until every message is
-  ``delivered`` (polled every 0.1 s), stops it (SIGTERM) and checks that every message is
-  delivered with one attempt row per POST the sink saw. Prints deliveries/s against the floor's
-  POSTs/s (goal >= 0.5) and the durability checks. ``--json``: ``{"name", "app", "floor", "sink",
-  "enqueue", "ratio", "ratio_after_startup", "ratio_goal", "pass", ...}``. ``--duration`` and
-  ``--warmup`` do not apply.
+  relaydesk's outbox to two webhooks (bench/webhooks_enqueue.py: ``events.emit`` in batches of
+  1,000, a commit each; timed apart; the second webhook then held ``disabled``), POSTs as many
+  bodies of the same size to the sink with a raw aiohttp loop (bench/webhooks_floor.py,
+  ``--connections`` at a time), then starts ``relaydesk worker`` (``--connections`` in flight):
+  *cold*, timed from the process start until the first webhook's messages are ``delivered``;
+  then *app*, the running worker: the held webhook is enabled with one UPDATE and timed until
+  its messages are ``delivered`` (polled every 0.1 s). Stops the worker (SIGTERM) and checks
+  that every message is delivered with one attempt row per POST the sink saw. Prints the
+  running worker's deliveries/s against the floor's POSTs/s (goal >= 0.5), the cold figures
+  and the durability checks. ``--json``: ``{"name", "app" (with "cold"), "floor", "sink",
+  "enqueue", "ratio", "ratio_cold", "ratio_after_startup", "ratio_goal", "pass", ...}``.
+  ``--duration`` and ``--warmup`` do not apply.
 
 Servers are always stopped (SIGTERM, SIGKILL after 5 s) and the temp dir removed.
 
