@@ -77,26 +77,23 @@ async def enqueue(args: argparse.Namespace) -> tuple[dict[str, Any], bytes]:
             workspace_id = (
                 await session.execute(select(Workspace.id).where(Workspace.uuid == args.workspace))
             ).scalar_one()
-            hook = Webhook(
-                uuid=str(uuid.uuid4()),
-                workspace_id=workspace_id,
-                url=args.url,
-                events=["contact.*"],
-                secret=signing.new_secret(),
-                description="bench/run.py webhooks",
-            )
-            session.add(hook)
-            held = None
-            if args.held:
-                held = Webhook(
+
+            def webhook(description: str) -> Webhook:
+                made = Webhook(
                     uuid=str(uuid.uuid4()),
                     workspace_id=workspace_id,
                     url=args.url,
                     events=["contact.*"],
                     secret=signing.new_secret(),
-                    description="bench/run.py webhooks (held until the worker runs)",
+                    description=description,
                 )
-                session.add(held)
+                session.add(made)
+                return made
+
+            hook = webhook("bench/run.py webhooks")
+            held = (
+                webhook("bench/run.py webhooks (held until the worker runs)") if args.held else None
+            )
             await session.commit()
 
         started = time.perf_counter()

@@ -153,14 +153,15 @@ async def test_expired_previous_secret_no_longer_signs(
         assert len(sink.received[0].headers["webhook-signature"].split(" ")) == 1
 
 
+@pytest.mark.parametrize("sender", ["inline", "process"])
 async def test_500_500_200_is_delivered_on_the_third_attempt_at_the_scheduled_times(
-    app: RelaydeskApp, session: AsyncSession, world: World
+    app: RelaydeskApp, session: AsyncSession, world: World, sender: str
 ) -> None:
     async with running_sink() as sink:
         sink.respond = lambda got, before: web.Response(status=500) if before < 2 else None
         await make_webhook(session, world.a.id, sink.url)
         [msg] = await emit(session, world.a.id)
-        async with dispatcher(app):
+        async with dispatcher(app, webhook_sender=sender):
             await sink.wait_for(3)
             await until(lambda: _is(session, msg, MessageStatus.DELIVERED))
         times = [r.at for r in sink.for_message(msg)]
@@ -300,15 +301,16 @@ async def test_circuit_opens_above_half_failures_and_closes_after_recovery(
             await until(all_delivered, timeout=10)
 
 
+@pytest.mark.parametrize("sender", ["inline", "process"])
 async def test_one_workspace_backlog_does_not_delay_another(
-    app: RelaydeskApp, session: AsyncSession, world: World
+    app: RelaydeskApp, session: AsyncSession, world: World, sender: str
 ) -> None:
     async with running_sink() as slow, running_sink() as quick:
         slow.delay = 0.5
         await make_webhook(session, world.a.id, slow.url)
         await make_webhook(session, world.b.id, quick.url)
         await emit(session, world.a.id, 5000)
-        async with dispatcher(app, webhook_endpoint_concurrency=8):
+        async with dispatcher(app, webhook_endpoint_concurrency=8, webhook_sender=sender):
             await slow.wait_for(8)  # A's backlog is being worked on
             started = time.monotonic()
             [msg] = await emit(session, world.b.id)

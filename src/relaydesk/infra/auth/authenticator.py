@@ -176,7 +176,7 @@ class Authenticator:
         token, user, workspace, role = row
         if token.deleted_on is not None:
             raise InvalidAuth(INVALID)
-        principal = self._member(
+        principal = self.member(
             user,
             workspace,
             role,
@@ -187,7 +187,7 @@ class Authenticator:
         )
         return _Entry(principal, token.expires_on, token.last_used_on)
 
-    def _member(self, user: User, workspace: Workspace, role: str | None, **kind: Any) -> Principal:
+    def member(self, user: User, workspace: Workspace, role: str | None, **kind: Any) -> Principal:
         """The principal of ``user`` acting in ``workspace`` (``kind``: the credential's own
         fields); InvalidAuth when the workspace is inactive or the user deleted or no longer
         a member."""
@@ -231,7 +231,7 @@ class Authenticator:
         token, client, user, workspace, role = row
         if token.revoked_on is not None or client.deleted_on is not None:
             raise InvalidAuth(INVALID)
-        principal = self._member(
+        principal = self.member(
             user,
             workspace,
             role,

@@ -70,7 +70,7 @@ async def portal_context(request: Request, session: AsyncSession) -> PortalConte
         await session.execute(
             select(Workspace, Membership.role)
             .join(Membership, Membership.workspace_id == Workspace.id)
-            .where(Membership.user_id == user.id)
+            .where(Membership.user_id == user.id, Workspace.is_active.is_(True))
             .order_by(Membership.id)
         )
     ).all()
@@ -83,19 +83,13 @@ async def portal_context(request: Request, session: AsyncSession) -> PortalConte
     wanted = request.query_params.get("workspace") or request.cookies.get(WORKSPACE_COOKIE)
     chosen = next((r for r in rows if r[0].uuid == wanted), rows[0])
     workspace, role_value = chosen[0], Role(chosen[1])
-    limits_for = request.app.state.authenticator.limits_for
-    principal = Principal(
-        workspace_id=workspace.id,
-        workspace_uuid=workspace.uuid,
-        plan=workspace.plan,
-        user_id=user.id,
-        user_uuid=user.uuid,
-        user_email=user.email,
-        role=role_value,
+    principal = request.app.state.authenticator.member(
+        user,
+        workspace,
+        role_value.value,
         token_id=None,
         token_kind=TokenKind.COMPANY if role_value is Role.ADMINISTRATOR else TokenKind.PERSONAL,
         api_version="v3",
-        limits=limits_for(workspace),
         credential="portal",
     )
     return PortalContext(user, workspace, role_value, principal, [r[0] for r in rows])
