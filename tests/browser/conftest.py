@@ -9,7 +9,9 @@ where that is a failure. Every scenario saves screenshots under
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,11 +111,17 @@ def page(browser: Browser, live: Live) -> Iterator[Page]:
 
 
 def shot(page: Page, request: pytest.FixtureRequest, name: str, **options: Any) -> Path:
-    """Save a screenshot as test-results/browser/<test name>/<name>.png."""
+    """Save a screenshot as test-results/browser/<test name>/<name>.png. With
+    ``RELAYDESK_DOCS_SCREENSHOTS=DIR`` (docs/portal.md), the SQLite run also writes
+    DIR/<name>.png: the documentation's pictures come from the tests."""
     folder = RESULTS / re.sub(r"[^\w.-]+", "_", request.node.name)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True, **options)
+    docs = os.environ.get("RELAYDESK_DOCS_SCREENSHOTS")
+    if docs and request.node.name.endswith("[sqlite]"):
+        Path(docs).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, Path(docs) / f"{name}.png")
     return path
 
 
