@@ -49,6 +49,7 @@ from relaydesk.platform.usage.router_v3 import router as usage_v3
 from relaydesk.platform.webhooks.dispatcher import Dispatcher
 from relaydesk.platform.webhooks.router_v3 import custom_data_router
 from relaydesk.platform.webhooks.router_v3 import router as webhooks_v3
+from relaydesk.web.docs_pages import router as docs_router
 from relaydesk.web.login import router as login_router
 from relaydesk.web.oauth.router import router as oauth_router
 from relaydesk.web.portal.routes import router as portal_router
@@ -217,6 +218,7 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     app.include_router(oauth_clients_v3)
     app.include_router(oauth_router)  # /oauth/*, /.well-known/oauth-authorization-server
     app.include_router(portal_router)  # /setup/* (docs/portal.md)
+    app.include_router(docs_router)  # /docs: Swagger UI, vendored assets (no CDN)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     v2 = V2API()

@@ -29,7 +29,8 @@ class TokenScheme(_Scheme):
         self.model = APIKey(
             **{"in": APIKeyIn.header},
             name="Authorization",
-            description='RapidPro style: `Authorization: Token <key>` (type "Token <key>").',
+            description="RapidPro style, `Authorization: Token <key>`: enter the word `Token`, "
+            "a space, then your API key (e.g. `Token rd_…`).",
         )
 
 

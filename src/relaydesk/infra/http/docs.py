@@ -2,6 +2,12 @@
 
 Each page is rendered from the same Pydantic model the endpoint's OpenAPI schema uses, so
 fields and descriptions can't drift from the API.
+
+The index (``GET /api/v2/``) is also the explorer: a *Try it* form (endpoint, query string,
+API token) that ``static/explorer.js`` turns into a ``GET`` from the browser with
+``Authorization: Token …``, showing the status and the JSON. Each endpoint page that has a
+``GET`` carries the same form, fixed to its endpoint. The token stays in the tab's
+``sessionStorage``; nothing is sent to the server but the API call itself.
 """
 
 from __future__ import annotations
@@ -66,11 +72,17 @@ def fields_of(model: type[BaseModel]) -> list[FieldDoc]:
     ]
 
 
+def api_host(request: Request, configured: str) -> str:
+    """The API host link: ``RELAYDESK_BASE_URL``, else the URL the request came in on."""
+    return configured.rstrip("/") or str(request.base_url).rstrip("/")
+
+
 def render_endpoint(
     request: Request, doc: EndpointDoc, base_url: str, methods: tuple[str, ...] | None = None
 ) -> HTMLResponse:
     """``methods``: the operations the endpoint really has (default: the doc's)."""
     template = templates.get_template("api_v2_endpoint.html")
+    base_url = api_host(request, base_url)
     methods = methods or doc.methods
     html = template.render(
         doc=doc,
@@ -80,6 +92,7 @@ def render_endpoint(
         base_url=base_url,
         url=f"{base_url}/api/v2/{doc.slug}.json",
         example=orjson.dumps(doc.example, option=orjson.OPT_INDENT_2).decode(),
+        try_slugs=[doc.slug] if "GET" in methods else [],
     )
     return HTMLResponse(html)
 
@@ -89,8 +102,10 @@ def render_index(
 ) -> HTMLResponse:
     """``GET /api/v2/``: every endpoint with its methods and a link to its page."""
     template = templates.get_template("api_v2_index.html")
+    base_url = api_host(request, base_url)
     rows = [
         {"slug": slug, "title": doc.title, "methods": methods, "summary": doc.summary}
         for doc, slug, methods in sorted(endpoints, key=lambda item: item[1])
     ]
-    return HTMLResponse(template.render(endpoints=rows, base_url=base_url))
+    try_slugs = [row["slug"] for row in rows if "GET" in row["methods"]]
+    return HTMLResponse(template.render(endpoints=rows, base_url=base_url, try_slugs=try_slugs))
