@@ -195,9 +195,9 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:
-        # until the developer portal has a home page: the API index (where a login without
-        # ``next`` lands too)
-        return RedirectResponse("/api/v2/", status_code=303)
+        # the developer portal (which asks for a login first); a login without ``next``
+        # lands here too
+        return RedirectResponse("/setup/api", status_code=303)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database check")
     async def healthz(request: Request) -> Any:

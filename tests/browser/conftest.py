@@ -72,7 +72,6 @@ def live(
             "RELAYDESK_WEBHOOK_ALLOW_PRIVATE": "1",  # webhooks to a loopback sink
             "RELAYDESK_WEBHOOK_RETRY_SCHEDULE": "0.2,0.4,0.8",
             "RELAYDESK_WEBHOOK_POLL_SECONDS": "0.05",
-            "RELAYDESK_RATE_LIMITS": "off",
         }
         with server(env, tmp) as (base, out, _log):
             banner = out.read_text()

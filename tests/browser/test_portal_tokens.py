@@ -47,8 +47,10 @@ def test_create_use_and_delete_a_token(
         "aria-current", "page"
     )
     expect(page.get_by_role("heading", name="Usage")).to_be_visible()
-    # the live server runs with RELAYDESK_RATE_LIMITS=off (tests/web cover the chart)
-    expect(page.get_by_test_id("usage-off")).to_contain_text("Rate limits are off")
+    # the live server counts requests (memory limiter): this minute, today, the 24 h chart
+    expect(page.get_by_test_id("usage-minute")).to_be_visible()
+    expect(page.get_by_test_id("usage-day")).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile("Requests per hour"))).to_be_visible()
     shot(page, request, "list")
 
     page.get_by_role("button", name="+ Create New Token").click()
@@ -141,3 +143,31 @@ def test_experimental_api_key_by_keyboard(
     page.keyboard.press("Enter")
     expect(page.get_by_text(f"Token {name} deleted.")).to_be_visible()
     shot(page, request, "v3-deleted")
+
+
+def test_experimental_key_then_docs_jwt_authorize_and_v3_call(
+    page: Page, live: Live, request: pytest.FixtureRequest
+) -> None:
+    """The issue's second scenario end to end: log in → Setup → API/Developers → switch to
+    Experimental → Create New API Key → open the docs → ``jwts`` Try it out → Authorize with
+    the JWT → a v3 call answers 200."""
+    from tests.browser.test_docs import jwt_then_authorized_call
+
+    log_in(page, live)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Setup").click()
+    page.get_by_role("navigation", name="Setup").get_by_role("link", name="API/Developers").click()
+    versions = page.get_by_role("navigation", name="API Version")
+    versions.get_by_role("link", name="Experimental (v3)").click()
+    expect(versions.get_by_role("link", name="Experimental (v3)")).to_have_attribute(
+        "aria-current", "page"
+    )
+    page.get_by_role("button", name="Create New API Key").click()
+    page.get_by_label("Name").fill(f"docs {uuid.uuid4().hex[:6]}")
+    page.get_by_role("button", name="Create key").click()
+    key = page.get_by_test_id("new-token").inner_text().strip()
+    assert key.startswith("rd_")
+    shot(page, request, "v3-key-created")
+    page.get_by_role("link", name="API documentation").click()
+    expect(page).to_have_url(re.compile(r"/docs$"))
+    jwt_then_authorized_call(page, key)
+    shot(page, request, "v3-call-200")

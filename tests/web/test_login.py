@@ -347,11 +347,12 @@ def _request(
     return Request(scope)
 
 
-async def test_home_leads_to_the_api_index(client: httpx.AsyncClient) -> None:
-    """A login without ``next`` goes to ``/``: it must lead somewhere, not to a 404."""
+async def test_home_leads_to_the_portal(client: httpx.AsyncClient) -> None:
+    """A login without ``next`` goes to ``/``: it must lead somewhere, not to a 404 — the
+    portal's API/Developers page, which asks for a login first."""
     home = await client.get("/")
     assert home.status_code == 303
-    assert home.headers["location"] == "/api/v2/"
-    index = await client.get(home.headers["location"])
-    assert index.status_code == 200
-    assert "text/html" in index.headers["content-type"]
+    assert home.headers["location"] == "/setup/api"
+    portal = await client.get(home.headers["location"])
+    assert portal.status_code == 303
+    assert portal.headers["location"].startswith("/login?next=")
