@@ -82,8 +82,11 @@ def live(
             yield Live(base, backend, login.group(1), login.group(2), token.group(1), env)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope, not session: Playwright's sync API keeps its event loop marked as running
+    # in this thread while it is open, and pytest-asyncio's async tests in later modules
+    # could not start theirs.
     if not Path(CHROMIUM).exists():
         _unavailable(f"{CHROMIUM} is not installed")
     try:
