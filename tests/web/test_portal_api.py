@@ -371,7 +371,7 @@ async def test_usage_counts_and_chart(
         text,
     )
     assert text.count("<rect ") == 24
-    assert '<table class="sr-only">' in text
+    assert '<div class="sr-only">' in text  # the hourly counts, for screen readers
     assert "<td>3</td>" in text
     # the company token's own count, in its row
     assert re.search(r'data-label="Requests today">3<', text)

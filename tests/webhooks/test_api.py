@@ -564,8 +564,9 @@ async def test_messages_filters_and_pages(
     other = await create(client, world.a, ["group.*"])
     ids = await emit_contacts(session, world.a, 7)
     assert len(ids) == 7
-    # spread creation times: ids[i] created i hours after base
-    base = utcnow() - timedelta(days=1)
+    # spread creation times: ids[i] created i hours after base (01:00 yesterday, so that every
+    # message is created after midnight of base's date whatever the time of day the test runs)
+    base = (utcnow() - timedelta(days=1)).replace(hour=1, minute=0, second=0, microsecond=0)
     for i, msg_id in enumerate(ids):
         await set_messages(session, [msg_id], created_on=base + timedelta(hours=i))
     await set_messages(session, ids[:2], status=MessageStatus.FAILED.value)
