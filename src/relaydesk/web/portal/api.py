@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from html import escape
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -27,7 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from relaydesk.exceptions import Forbidden, InvalidArgs, RelaydeskError
+from relaydesk.exceptions import RelaydeskError
 from relaydesk.infra.http.deps import Session
 from relaydesk.infra.ratelimit.core import ENDPOINT_GROUPS, HOUR, Usage
 from relaydesk.kit.time import as_utc, utcnow
@@ -36,9 +35,8 @@ from relaydesk.platform.tokens import service as tokens
 from relaydesk.platform.tokens.schemas import TokenCreate
 from relaydesk.web import csrf
 from relaydesk.web.portal.context import (
-    PAGE_HEADERS,
     PortalContext,
-    form,
+    member_post,
     portal_context,
     redirect,
     render,
@@ -246,29 +244,6 @@ def _form_page(
     )
 
 
-def _error_page(status: int, message: str) -> HTMLResponse:
-    """A bare page for a refused post (CSRF failure, not a form): no layout, no secrets."""
-    body = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<title>Refused · Relaydesk</title><link rel="stylesheet" href="/static/portal.css">'
-        f'</head><body><main><h1>Refused</h1><p role="alert">{escape(message)}</p>'
-        '<p><a href="/setup/api">Back to API/Developers</a></p></main></body></html>'
-    )
-    return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
-
-
-async def _posted(request: Request) -> dict[str, str] | Response:
-    """The posted form after the CSRF check, or the 403 page (a body that is not a form
-    carries no CSRF token either)."""
-    try:
-        return await form(request)
-    except InvalidArgs:
-        return _error_page(403, csrf.FAILED)
-    except Forbidden as exc:
-        return _error_page(exc.status, exc.message)
-
-
 def _parse(fields: dict[str, str], is_admin: bool) -> tuple[TokenCreate | None, dict[str, str]]:
     """The form as a TokenCreate, or the errors by field."""
     errors: dict[str, str] = {}
@@ -338,12 +313,11 @@ async def new_token_form(request: Request, session: Session) -> Response:
 
 @router.post("/setup/api/tokens")
 async def create_token(request: Request, session: Session) -> Response:
-    fields = await _posted(request)
-    if isinstance(fields, Response):
-        return fields
-    ctx = await portal_context(request, session)
-    if isinstance(ctx, Response):
-        return ctx
+    checked = await member_post(request, session)
+    if isinstance(checked, Response):
+        return checked
+    pairs, ctx = checked
+    fields = dict(pairs)
     version = _posted_version(fields, "v2")
     values = {
         "name": fields.get("name", "")[:200],
@@ -371,12 +345,11 @@ async def create_token(request: Request, session: Session) -> Response:
 
 @router.post("/setup/api/tokens/{token_id}/delete")
 async def delete_token(request: Request, session: Session, token_id: int) -> Response:
-    fields = await _posted(request)
-    if isinstance(fields, Response):
-        return fields
-    ctx = await portal_context(request, session)
-    if isinstance(ctx, Response):
-        return ctx
+    checked = await member_post(request, session)
+    if isinstance(checked, Response):
+        return checked
+    pairs, ctx = checked
+    fields = dict(pairs)
     try:
         token = await tokens.delete(session, ctx.principal, str(token_id))
     except RelaydeskError as exc:  # not found / not allowed: nothing was written

@@ -15,14 +15,18 @@ Usage in a page::
         return ctx                      # 303 to /login?next=…, or 403 without a workspace
     return render(request, "portal/api.html", ctx, tokens=...)
 
-POST handlers check CSRF first (``await form(request)`` does both) and answer with a 303 to
-a GET page (post/redirect/get), carrying a one-time message through :func:`flash`.
+POST handlers start with ``await member_post(request, session)`` (or :func:`admin_post`): the
+CSRF-checked form and the context, or the page to return (refused post, login redirect,
+denied). They answer with a 303 to a GET page (post/redirect/get), carrying a one-time message
+through :func:`flash` — except a page showing a secret once, which is the POST's own response.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from relaydesk.exceptions import Forbidden, InvalidArgs
 from relaydesk.infra.auth.principal import Principal
 from relaydesk.infra.http.docs import templates
 from relaydesk.models import Membership, Role, TokenKind, User, Workspace
@@ -134,18 +139,63 @@ def render(
     return response
 
 
-async def form(request: Request) -> dict[str, str]:
-    """A posted form after the CSRF check (Forbidden → 403 when it fails)."""
-    fields = await csrf.read_form(request)
-    csrf.check_csrf(request, fields.get("csrf_token"))
-    return fields
-
-
 async def form_pairs(request: Request) -> list[tuple[str, str]]:
-    """Like :func:`form`, repeated names kept (checkbox groups)."""
+    """A posted form as (name, value) pairs (repeated names kept) after the CSRF check
+    (Forbidden → 403 when it fails)."""
     pairs = await csrf.read_form_pairs(request)
     csrf.check_csrf(request, dict(pairs).get("csrf_token"))
     return pairs
+
+
+def refused(message: str, status: int = 403) -> HTMLResponse:
+    """A bare page for a refused post (CSRF failure, a body that is not a form): no layout
+    (the post was not read, so no signed-in user is known yet), no secrets."""
+    html = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<title>Refused · Relaydesk</title><link rel="stylesheet" href="/static/portal.css">'
+        '</head><body><main id="content"><h1>The form was refused</h1>'
+        f'<p class="flash flash-error" role="alert">{escape(message)}</p>'
+        '<p><a href="/setup">Back to Setup</a></p></main></body></html>'
+    )
+    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+
+
+async def posted_pairs(request: Request) -> list[tuple[str, str]] | Response:
+    """The posted form (repeated names kept) after the CSRF check, or the :func:`refused` page
+    (403: a body that is not a form carries no CSRF token either)."""
+    try:
+        return await form_pairs(request)
+    except (Forbidden, InvalidArgs) as exc:
+        return refused(exc.message)
+
+
+async def member_post(
+    request: Request,
+    session: AsyncSession,
+    denied: Callable[[PortalContext], Response] | None = None,
+) -> tuple[list[tuple[str, str]], PortalContext] | Response:
+    """A post by a signed-in member: the form (CSRF checked, repeated names kept) and the
+    context, or the page to return instead (refused post, login redirect; with ``denied``, only
+    administrators may post and ``denied(ctx)`` answers the others)."""
+    pairs = await posted_pairs(request)
+    if isinstance(pairs, Response):
+        return pairs
+    ctx = await portal_context(request, session)
+    if isinstance(ctx, Response):
+        return ctx
+    if denied is not None and not ctx.is_admin:
+        return denied(ctx)
+    return pairs, ctx
+
+
+async def admin_post(
+    request: Request,
+    session: AsyncSession,
+    denied: Callable[[PortalContext], Response],
+) -> tuple[list[tuple[str, str]], PortalContext] | Response:
+    """:func:`member_post` for a post only administrators may make."""
+    return await member_post(request, session, denied)
 
 
 def redirect(path: str, *, message: str | None = None, kind: str = "info") -> RedirectResponse:

@@ -15,7 +15,6 @@ the user's consent (bounded by their role) decides; the page lists them for refe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from html import escape
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -28,9 +27,8 @@ from relaydesk.infra.http.deps import Session
 from relaydesk.platform.oauth import service
 from relaydesk.platform.oauth.schemas import MAX_REDIRECT_URIS, OAuthClientCreate, OAuthClientOut
 from relaydesk.web.portal.context import (
-    PAGE_HEADERS,
     PortalContext,
-    form,
+    admin_post,
     portal_context,
     redirect,
     render,
@@ -129,23 +127,6 @@ async def _list_page(
     )
 
 
-async def _posted(request: Request) -> dict[str, str] | Response:
-    """The form after the CSRF check; a 403 (or 400) page when it fails."""
-    try:
-        return await form(request)
-    except (Forbidden, InvalidArgs) as exc:
-        status = 403 if isinstance(exc, Forbidden) else 400
-        html = (
-            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            '<title>Not sent · Relaydesk</title><link rel="stylesheet" href="/static/portal.css">'
-            '</head><body><main id="content"><h1>The form was not sent</h1>'
-            f'<p class="flash flash-error" role="alert">{escape(exc.message)}</p>'
-            f'<p><a href="{BASE}">Back</a></p></main></body></html>'
-        )
-        return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
-
-
 @router.get("/setup/oauth-apps")
 async def list_page(request: Request, session: Session) -> Response:
     ctx = await portal_context(request, session)
@@ -161,15 +142,11 @@ async def list_page(request: Request, session: Session) -> Response:
 
 @router.post("/setup/oauth-apps")
 async def create(request: Request, session: Session) -> Response:
-    fields = await _posted(request)
-    if isinstance(fields, Response):
-        return fields
-    ctx = await portal_context(request, session)
-    if isinstance(ctx, Response):
-        return ctx
-    if not ctx.is_admin:
-        return _denied(request, ctx)
-    data = AppForm.posted(fields)
+    checked = await admin_post(request, session, lambda ctx: _denied(request, ctx))
+    if isinstance(checked, Response):
+        return checked
+    pairs, ctx = checked
+    data = AppForm.posted(dict(pairs))
     parsed = data.parse()
     if parsed is None:
         return await _list_page(request, session, ctx, data, status=400)
@@ -189,14 +166,10 @@ async def create(request: Request, session: Session) -> Response:
 
 @router.post("/setup/oauth-apps/{client_id}/delete")
 async def delete(client_id: str, request: Request, session: Session) -> Response:
-    fields = await _posted(request)
-    if isinstance(fields, Response):
-        return fields
-    ctx = await portal_context(request, session)
-    if isinstance(ctx, Response):
-        return ctx
-    if not ctx.is_admin:
-        return _denied(request, ctx)
+    checked = await admin_post(request, session, lambda ctx: _denied(request, ctx))
+    if isinstance(checked, Response):
+        return checked
+    _, ctx = checked
     try:
         client = await service.delete(session, ctx.principal, client_id)
     except Forbidden as exc:

@@ -18,10 +18,9 @@ secret or re-render a form with its errors (400, input kept).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from html import escape
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -44,9 +43,8 @@ from relaydesk.platform.webhooks.schemas import (
     WebhookUpdate,
 )
 from relaydesk.web.portal.context import (
-    PAGE_HEADERS,
     PortalContext,
-    form_pairs,
+    admin_post,
     portal_context,
     redirect,
     render,
@@ -201,29 +199,6 @@ class WebhookForm:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-async def _posted(request: Request) -> list[tuple[str, str]] | Response:
-    """The form after the CSRF check; a 403 (or 400) page when it fails."""
-    try:
-        return await form_pairs(request)
-    except Forbidden as exc:
-        return _plain_page("Forbidden", exc.message, 403)
-    except InvalidArgs as exc:
-        return _plain_page("Bad request", exc.message, 400)
-
-
-def _plain_page(title: str, message: str, status: int) -> HTMLResponse:
-    """A page without the layout (no signed-in user known yet: CSRF failures)."""
-    html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<title>{escape(title)} · Relaydesk</title><link rel="stylesheet" '
-        'href="/static/portal.css"></head><body><main id="content">'
-        f'<h1>{escape(title)}</h1><p class="flash flash-error" role="alert">{escape(message)}'
-        '</p><p><a href="/setup/webhooks">Back</a></p></main></body></html>'
-    )
-    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
-
-
 def _page(
     request: Request, template: str, ctx: PortalContext, *, status: int = 200, **values: Any
 ) -> HTMLResponse:
@@ -329,14 +304,10 @@ def _form_page(
 
 @router.post("/setup/webhooks")
 async def create(request: Request, session: Session) -> Response:
-    pairs = await _posted(request)
-    if isinstance(pairs, Response):
-        return pairs
-    ctx = await portal_context(request, session)
-    if isinstance(ctx, Response):
-        return ctx
-    if not ctx.is_admin:
-        return _denied(request, ctx)
+    checked = await admin_post(request, session, lambda ctx: _denied(request, ctx))
+    if isinstance(checked, Response):
+        return checked
+    pairs, ctx = checked
     data = WebhookForm.posted(pairs)
     values = data.values()
     try:
@@ -438,24 +409,9 @@ async def detail_page(uuid: str, request: Request, session: Session) -> Response
         return _not_found(request, ctx)
 
 
-async def _admin_post(
-    request: Request, session: Session
-) -> tuple[list[tuple[str, str]], PortalContext] | Response:
-    """CSRF, then the signed-in administrator (a page to return otherwise)."""
-    pairs = await _posted(request)
-    if isinstance(pairs, Response):
-        return pairs
-    ctx = await portal_context(request, session)
-    if isinstance(ctx, Response):
-        return ctx
-    if not ctx.is_admin:
-        return _denied(request, ctx)
-    return pairs, ctx
-
-
 @router.post("/setup/webhooks/{uuid}")
 async def update(uuid: str, request: Request, session: Session) -> Response:
-    checked = await _admin_post(request, session)
+    checked = await admin_post(request, session, lambda ctx: _denied(request, ctx))
     if isinstance(checked, Response):
         return checked
     pairs, ctx = checked
@@ -486,103 +442,87 @@ async def update(uuid: str, request: Request, session: Session) -> Response:
     return redirect(f"{BASE}/{uuid}", message="Webhook saved.", kind="success")
 
 
-@router.post("/setup/webhooks/{uuid}/enable")
-async def enable(uuid: str, request: Request, session: Session) -> Response:
-    checked = await _admin_post(request, session)
-    if isinstance(checked, Response):
-        return checked
-    _, ctx = checked
-    try:
-        await service.update(
-            session, ctx.principal, uuid, WebhookUpdate(disabled=False), _settings(request)
-        )
-    except NotFound:
-        return _not_found(request, ctx)
-    await session.commit()
-    return redirect(
-        f"{BASE}/{uuid}",
-        message="Webhook re-enabled: queued messages go out now.",
-        kind="success",
-    )
-
-
-@router.post("/setup/webhooks/{uuid}/rotate-secret")
-async def rotate_secret(uuid: str, request: Request, session: Session) -> Response:
-    checked = await _admin_post(request, session)
-    if isinstance(checked, Response):
-        return checked
-    _, ctx = checked
-    settings = _settings(request)
-    try:
-        new = await service.rotate_secret(session, ctx.principal, uuid, settings)
-    except NotFound:
-        return _not_found(request, ctx)
-    out = service.to_out(new.webhook)
-    await session.commit()
-    return _page(
-        request,
-        "portal/webhooks_secret.html",
-        ctx,
-        webhook=out,
-        secret=new.secret,
-        created=False,
-        overlap_hours=round(settings.webhook_secret_overlap_seconds / 3600, 1),
-    )
-
-
-@router.post("/setup/webhooks/{uuid}/test")
-async def send_test(uuid: str, request: Request, session: Session) -> Response:
-    checked = await _admin_post(request, session)
-    if isinstance(checked, Response):
-        return checked
-    _, ctx = checked
-    try:
-        queued = await service.send_test(session, ctx.principal, uuid)
-    except NotFound:
-        return _not_found(request, ctx)
-    await session.commit()
-    return redirect(
-        _detail_path(uuid),
-        message=f"Test event queued as message {queued.id}.",
-        kind="success",
-    )
-
-
-@router.post("/setup/webhooks/{uuid}/delete")
-async def delete(uuid: str, request: Request, session: Session) -> Response:
-    checked = await _admin_post(request, session)
-    if isinstance(checked, Response):
-        return checked
-    _, ctx = checked
-    try:
-        webhook = await service.delete(session, ctx.principal, uuid)
-    except NotFound:
-        return _not_found(request, ctx)
-    url = webhook.url
-    await session.commit()
-    return redirect(BASE, message=f"Webhook {url} deleted.", kind="success")
-
-
-@router.post("/setup/webhooks/{uuid}/messages/{message_id}/resend")
-async def resend(uuid: str, message_id: str, request: Request, session: Session) -> Response:
-    checked = await _admin_post(request, session)
+async def _act(
+    request: Request,
+    session: Session,
+    action: Callable[[PortalContext, dict[str, str]], Awaitable[Response]],
+) -> Response:
+    """An administrator's action on one webhook: CSRF and role checks, ``action`` (another
+    workspace's webhook or message → the not-found page), then one commit."""
+    checked = await admin_post(request, session, lambda ctx: _denied(request, ctx))
     if isinstance(checked, Response):
         return checked
     pairs, ctx = checked
     try:
+        response = await action(ctx, dict(pairs))
+    except NotFound:
+        return _not_found(request, ctx)
+    await session.commit()
+    return response
+
+
+@router.post("/setup/webhooks/{uuid}/enable")
+async def enable(uuid: str, request: Request, session: Session) -> Response:
+    async def action(ctx: PortalContext, fields: dict[str, str]) -> Response:
+        update = WebhookUpdate(disabled=False)
+        await service.update(session, ctx.principal, uuid, update, _settings(request))
+        message = "Webhook re-enabled: queued messages go out now."
+        return redirect(f"{BASE}/{uuid}", message=message, kind="success")
+
+    return await _act(request, session, action)
+
+
+@router.post("/setup/webhooks/{uuid}/rotate-secret")
+async def rotate_secret(uuid: str, request: Request, session: Session) -> Response:
+    async def action(ctx: PortalContext, fields: dict[str, str]) -> Response:
+        settings = _settings(request)
+        new = await service.rotate_secret(session, ctx.principal, uuid, settings)
+        return _page(
+            request,
+            "portal/webhooks_secret.html",
+            ctx,
+            webhook=service.to_out(new.webhook),
+            secret=new.secret,
+            created=False,
+            overlap_hours=round(settings.webhook_secret_overlap_seconds / 3600, 1),
+        )
+
+    return await _act(request, session, action)
+
+
+@router.post("/setup/webhooks/{uuid}/test")
+async def send_test(uuid: str, request: Request, session: Session) -> Response:
+    async def action(ctx: PortalContext, fields: dict[str, str]) -> Response:
+        queued = await service.send_test(session, ctx.principal, uuid)
+        message = f"Test event queued as message {queued.id}."
+        return redirect(_detail_path(uuid), message=message, kind="success")
+
+    return await _act(request, session, action)
+
+
+@router.post("/setup/webhooks/{uuid}/delete")
+async def delete(uuid: str, request: Request, session: Session) -> Response:
+    async def action(ctx: PortalContext, fields: dict[str, str]) -> Response:
+        webhook = await service.delete(session, ctx.principal, uuid)
+        return redirect(BASE, message=f"Webhook {webhook.url} deleted.", kind="success")
+
+    return await _act(request, session, action)
+
+
+@router.post("/setup/webhooks/{uuid}/messages/{message_id}/resend")
+async def resend(uuid: str, message_id: str, request: Request, session: Session) -> Response:
+    async def action(ctx: PortalContext, fields: dict[str, str]) -> Response:
         message = await service.get_message(session, ctx.principal, message_id)
         if message.webhook != (await service.get(session, ctx.principal, uuid)).uuid:
             raise NotFound("No message with this id.")
         await service.resend(session, ctx.principal, message_id)
-    except NotFound:
-        return _not_found(request, ctx)
-    await session.commit()
-    back = dict(pairs).get("status")
-    return redirect(
-        _detail_path(uuid, back),
-        message=f"Message {message_id} queued to be sent again.",
-        kind="success",
-    )
+        return redirect(
+            _detail_path(uuid, fields.get("status")),
+            message=f"Message {message_id} queued to be sent again.",
+            kind="success",
+        )
+
+    return await _act(request, session, action)
 
 
 def _local_time(value: str, name: str, errors: dict[str, list[str]]) -> str | None:
@@ -600,7 +540,7 @@ def _local_time(value: str, name: str, errors: dict[str, list[str]]) -> str | No
 
 @router.post("/setup/webhooks/{uuid}/recover")
 async def recover(uuid: str, request: Request, session: Session) -> Response:
-    checked = await _admin_post(request, session)
+    checked = await admin_post(request, session, lambda ctx: _denied(request, ctx))
     if isinstance(checked, Response):
         return checked
     pairs, ctx = checked
