@@ -27,6 +27,8 @@ from relaydesk.domains.fields import router_v2 as fields_v2
 from relaydesk.domains.globals import router_v2 as globals_v2
 from relaydesk.domains.groups import router_v2 as groups_v2
 from relaydesk.domains.labels import router_v2 as labels_v2
+from relaydesk.domains.rpc import router as rpc_router
+from relaydesk.domains.tickets import router_v2 as tickets_v2
 from relaydesk.domains.users import router_v2 as users_v2
 from relaydesk.domains.workspace.router_v2 import endpoint as workspace_v2
 from relaydesk.infra.auth.authenticator import Authenticator
@@ -125,6 +127,7 @@ V2_ENDPOINTS = [
     *labels_v2.endpoints,
     *globals_v2.endpoints,
     *users_v2.endpoints,
+    *tickets_v2.endpoints,
     workspace_v2,
 ]
 
@@ -218,6 +221,7 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     app.include_router(oauth_clients_v3)
     app.include_router(oauth_router)  # /oauth/*, /.well-known/oauth-authorization-server
     app.include_router(portal_router)  # /setup/* (docs/portal.md)
+    app.include_router(rpc_router)  # /api/rpc, /api/rpc/<method> (docs/rpc.md)
     app.include_router(docs_router)  # /docs: Swagger UI, vendored assets (no CDN)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -16,6 +16,7 @@ from relaydesk.models.epoch import CacheEpoch
 from relaydesk.models.mixins import OwnedMixin, WorkspaceScopedMixin
 from relaydesk.models.oauth import OAuthAuthorizationCode, OAuthClient, OAuthToken
 from relaydesk.models.signing_key import SigningKey
+from relaydesk.models.ticket import Ticket, TicketEvent, TicketEventType, TicketStatus, Topic
 from relaydesk.models.token import ApiToken, ApiVersion, TokenKind
 from relaydesk.models.user import Membership, Role, User
 from relaydesk.models.web_session import LoginFailure, WebSession
@@ -54,7 +55,12 @@ __all__ = [
     "OwnedMixin",
     "Role",
     "SigningKey",
+    "Ticket",
+    "TicketEvent",
+    "TicketEventType",
+    "TicketStatus",
     "TokenKind",
+    "Topic",
     "User",
     "WebSession",
     "Webhook",

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.config import Settings
+from relaydesk.domains.tickets import topics
 from relaydesk.domains.workspace import repository
 from relaydesk.domains.workspace.schemas import (
     EffectiveLimits,
@@ -61,6 +62,7 @@ async def create(session: AsyncSession, data: WorkspaceCreate) -> Workspace:
     )
     repository.add(session, workspace)
     await session.flush()
+    await topics.create_system_topic(session, workspace.id)  # "General", as in RapidPro
     return workspace
 
 

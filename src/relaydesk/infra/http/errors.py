@@ -86,7 +86,7 @@ def render(request: Request, exc: RelaydeskError) -> Response:
     else:
         body = {"error": exc.code, "detail": exc.message}
     if isinstance(exc, InvalidArgs):
-        body["errors"] = exc.errors
+        body["args" if kind == "rpc" else "errors"] = exc.errors  # RPC: per argument
         if kind == "v3":  # also each field's errors at the top level: 400 {"url": [...]}
             for field, messages in exc.errors.items():
                 body.setdefault(field, messages)
