@@ -3,6 +3,7 @@ that migrate on start skip Alembic when the database is already at ``HEAD_REVISI
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -14,8 +15,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from relaydesk.db import migrate
 from relaydesk.db.engine import sqlite_path
@@ -134,3 +137,29 @@ def test_new_database_is_created_and_upgraded(fresh_url: str) -> None:
 
     assert _in_thread(ensure_upgraded, fresh_url) is True
     assert _in_thread(current_revision, fresh_url) == HEAD_REVISION
+
+
+def _table_names(url: str) -> set[str]:
+    """The database's tables (in its own event loop: call it through ``_in_thread``)."""
+
+    async def read() -> set[str]:
+        engine = create_async_engine(url)
+        async with engine.connect() as connection:
+            names = await connection.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
+        await engine.dispose()
+        return names
+
+    return asyncio.run(read())
+
+
+def test_properties_migration_downgrades_and_upgrades_again(fresh_url: str) -> None:
+    """0010 (properties, departments, members, invitations) is reversible."""
+    tables = {"properties", "departments", "property_members", "property_invitations"}
+    _in_thread(upgrade, fresh_url)
+    assert tables <= _in_thread(_table_names, fresh_url)
+    _in_thread(command.downgrade, alembic_config(fresh_url), "0009")
+    assert _in_thread(current_revision, fresh_url) == "0009"
+    assert not tables & _in_thread(_table_names, fresh_url)
+    _in_thread(upgrade, fresh_url)
+    assert _in_thread(current_revision, fresh_url) == HEAD_REVISION
+    assert tables <= _in_thread(_table_names, fresh_url)

@@ -153,6 +153,25 @@ class Settings(BaseSettings):
         default=60, ge=5, le=600, description="Lifetime of an authorization code (single-use)."
     )
 
+    # -- email (docs/configuration.md#email) --------------------------------------------------
+    smtp_host: str = Field(
+        default="",
+        description="SMTP server for outgoing email (property invitations); empty: no email "
+        "is sent and inviting a member is refused.",
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = Field(default="", description="Empty: no SMTP login.")
+    smtp_password: str = ""
+    smtp_from: str = Field(
+        default="Relaydesk <relaydesk@localhost>", description="The From: address of emails."
+    )
+    smtp_starttls: bool = Field(
+        default=True, description="Upgrade the connection with STARTTLS before logging in."
+    )
+    invitation_ttl_days: float = Field(
+        default=7, gt=0, description="How long a property invitation's accept link works."
+    )
+
     @field_validator("webhook_retry_schedule")
     @classmethod
     def _schedule(cls, value: str) -> str:

@@ -22,7 +22,25 @@ from tests.conftest import World
 from tests.rpc.conftest import bearer, failed, ok, rpc
 
 URL = "http://127.0.0.1:9/hook"
-METHODS = ["agent.me", "webhook.create", "webhook.delete", "webhook.list"]
+METHODS = [
+    "agent.me",
+    "property.create",
+    "property.get",
+    "property.list",
+    "property.member.accept",
+    "property.member.invite",
+    "property.member.list",
+    "property.member.remove",
+    "property.update",
+    "ticket.close",
+    "ticket.create",
+    "ticket.get",
+    "ticket.list",
+    "ticket.update",
+    "webhook.create",
+    "webhook.delete",
+    "webhook.list",
+]
 
 
 async def test_listing(client: httpx.AsyncClient) -> None:

@@ -15,6 +15,14 @@ from relaydesk.models.contact import (
 from relaydesk.models.epoch import CacheEpoch
 from relaydesk.models.mixins import OwnedMixin, WorkspaceScopedMixin
 from relaydesk.models.oauth import OAuthAuthorizationCode, OAuthClient, OAuthToken
+from relaydesk.models.property import (
+    Department,
+    Property,
+    PropertyInvitation,
+    PropertyMember,
+    PropertyRole,
+    property_member_departments,
+)
 from relaydesk.models.signing_key import SigningKey
 from relaydesk.models.ticket import Ticket, TicketEvent, TicketEventType, TicketStatus, Topic
 from relaydesk.models.token import ApiToken, ApiVersion, TokenKind
@@ -42,6 +50,7 @@ __all__ = [
     "ContactURN",
     "CustomData",
     "DateStyle",
+    "Department",
     "FieldType",
     "Global",
     "GroupStatus",
@@ -53,6 +62,10 @@ __all__ = [
     "OAuthClient",
     "OAuthToken",
     "OwnedMixin",
+    "Property",
+    "PropertyInvitation",
+    "PropertyMember",
+    "PropertyRole",
     "Role",
     "SigningKey",
     "Ticket",
@@ -71,4 +84,5 @@ __all__ = [
     "Workspace",
     "WorkspaceScopedMixin",
     "contact_group_members",
+    "property_member_departments",
 ]

@@ -50,6 +50,45 @@ def list_tickets(
     return stmt
 
 
+def filter_tickets(
+    principal: Principal,
+    *,
+    status: str | None = None,
+    assignee_id: int | None = None,
+    topic_id: int | None = None,
+    contact_id: int | None = None,
+    opened_since: datetime | None = None,
+    opened_until: datetime | None = None,
+) -> Select[Any]:
+    """The workspace's tickets, filtered (the RPC door's ``ticket.list``): ``opened_since``
+    is inclusive, ``opened_until`` exclusive."""
+    stmt = scoped(select(Ticket), Ticket, principal)
+    if status is not None:
+        stmt = stmt.where(Ticket.status == status)
+    if assignee_id is not None:
+        stmt = stmt.where(Ticket.assignee_id == assignee_id)
+    if topic_id is not None:
+        stmt = stmt.where(Ticket.topic_id == topic_id)
+    if contact_id is not None:
+        stmt = stmt.where(Ticket.contact_id == contact_id)
+    if opened_since is not None:
+        stmt = stmt.where(Ticket.opened_on >= opened_since)
+    if opened_until is not None:
+        stmt = stmt.where(Ticket.opened_on < opened_until)
+    return stmt
+
+
+async def active_contact(session: AsyncSession, workspace_id: int, uuid: str) -> Contact | None:
+    result = await session.execute(
+        select(Contact).where(
+            Contact.workspace_id == workspace_id,
+            Contact.is_active.is_(True),
+            Contact.uuid == uuid,
+        )
+    )
+    return result.scalars().first()
+
+
 async def tickets_by_uuid(
     session: AsyncSession, workspace_id: int, uuids: Iterable[str]
 ) -> dict[str, Ticket]:
@@ -108,6 +147,19 @@ async def assignable_user(session: AsyncSession, workspace_id: int, email: str) 
             User.deleted_on.is_(None),
             func.lower(User.email) == email.lower(),
         )
+    )
+    return result.scalars().first()
+
+
+async def member_user(session: AsyncSession, workspace_id: int, email: str) -> User | None:
+    """The workspace's user with ``email`` (ignoring case), whatever their role: tickets
+    may still be assigned to a user who has since become a viewer."""
+    if not drf.storable(email):
+        return None
+    result = await session.execute(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.workspace_id == workspace_id, func.lower(User.email) == email.lower())
     )
     return result.scalars().first()
 

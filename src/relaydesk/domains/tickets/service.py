@@ -10,6 +10,8 @@ semantics (``TicketsEndpoint``, ``TicketActionsEndpoint``, ``TicketBulkActionSer
   ``modified_on``; closing sets ``closed_on``, reopening clears it. Tickets the action did not
   change (already closed, already open, already assigned to that user, already of that topic)
   are returned as failures: the door answers 200 ``{"failures": [uuid, ...]}`` instead of 204.
+* The RPC door (``rpc.py``) lists with :func:`filter_query`, reads :func:`history` rendered
+  by :func:`render_history`, and changes one ticket with :func:`act` (the same actions).
 * Assignees are users of the workspace who may be assigned tickets: administrators, editors
   and agents (RapidPro's ``tickets.ticket_assignee`` permission); viewers can't be.
 
@@ -105,6 +107,50 @@ def list_query(
     return repository.list_tickets(
         principal, contact_uuid=contact, uuid=uuid, before=before, after=after
     )
+
+
+def filter_query(
+    principal: Principal,
+    *,
+    status: str | None = None,
+    assignee: User | None = None,
+    topic: Topic | None = None,
+    contact: Contact | None = None,
+    opened_since: datetime | None = None,
+    opened_until: datetime | None = None,
+) -> Select[Any]:
+    """The workspace's tickets with these (resolved) filters, for the RPC door's
+    ``ticket.list``; ``opened_since`` is inclusive, ``opened_until`` exclusive."""
+    return repository.filter_tickets(
+        principal,
+        status=status,
+        assignee_id=assignee.id if assignee is not None else None,
+        topic_id=topic.id if topic is not None else None,
+        contact_id=contact.id if contact is not None else None,
+        opened_since=opened_since,
+        opened_until=opened_until,
+    )
+
+
+async def get(session: AsyncSession, principal: Principal, uuid: str) -> Ticket | None:
+    """The workspace's ticket with ``uuid`` (any spelling of it), or None."""
+    value = canonical_uuid(uuid)
+    if value is None:
+        return None
+    return (await repository.tickets_by_uuid(session, principal.workspace_id, [value])).get(value)
+
+
+async def find_contact(session: AsyncSession, principal: Principal, uuid: str) -> Contact | None:
+    """The workspace's active contact with ``uuid`` (any spelling of it), or None."""
+    value = canonical_uuid(uuid)
+    if value is None:
+        return None
+    return await repository.active_contact(session, principal.workspace_id, value)
+
+
+async def find_member(session: AsyncSession, principal: Principal, email: str) -> User | None:
+    """The workspace's user with ``email`` whatever their role (to filter by assignee)."""
+    return await repository.member_user(session, principal.workspace_id, email)
 
 
 # -- opening -----------------------------------------------------------------------------------
@@ -374,6 +420,55 @@ async def _act(
     return {t.id for t in changed}
 
 
+async def act(
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    ticket: Ticket,
+    *,
+    assignee: User | None = None,
+    topic: Topic | None = None,
+    note: str | None = None,
+) -> bool:
+    """One action of ``ticket_actions`` (``assign``, ``add_note``, ``change_topic``, ``close``,
+    ``reopen``) on one ticket, its arguments already resolved and valid; whether it changed
+    the ticket (False: already so, and nothing was written)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown ticket action {action!r}")
+    return ticket.id in await _act(session, principal, action, [ticket], assignee, topic, note)
+
+
 async def history(session: AsyncSession, ticket: Ticket) -> list[TicketEvent]:
     """The ticket's events, oldest first (notes included)."""
     return await repository.events_of(session, ticket.id)
+
+
+async def render_history(
+    session: AsyncSession, ticket_events: Sequence[TicketEvent]
+) -> list[dict[str, Any]]:
+    """Events as the RPC door shows them: type, note, assignee (opened, assigned), topic
+    (opened, topic_changed), created_by (null: the system or a company key) and created_on."""
+    topic_refs = await repository.topic_refs(
+        session, [e.topic_id for e in ticket_events if e.topic_id is not None]
+    )
+    users = await repository.user_refs(
+        session,
+        [uid for e in ticket_events for uid in (e.assignee_id, e.created_by_id) if uid is not None],
+    )
+    wires = []
+    for event in ticket_events:
+        topic = None
+        if event.topic_id is not None and event.topic_id in topic_refs:
+            topic_uuid, topic_name = topic_refs[event.topic_id]
+            topic = {"uuid": topic_uuid, "name": topic_name}
+        wires.append(
+            {
+                "type": event.type,
+                "note": event.note,
+                "assignee": _user(users, event.assignee_id),
+                "topic": topic,
+                "created_by": _user(users, event.created_by_id),
+                "created_on": format_datetime(event.created_on),
+            }
+        )
+    return wires

@@ -26,6 +26,8 @@ CONTACTS_READ = "contacts:read"
 CONTACTS_WRITE = "contacts:write"
 MESSAGES_READ = "messages:read"
 MESSAGES_WRITE = "messages:write"
+PROPERTIES_READ = "properties:read"
+PROPERTIES_WRITE = "properties:write"
 TICKETS_READ = "tickets:read"
 TICKETS_WRITE = "tickets:write"
 WEBHOOKS_MANAGE = "webhooks:manage"
@@ -40,6 +42,8 @@ DESCRIPTIONS: dict[str, str] = {
     MESSAGES_WRITE: "Send messages",
     TICKETS_READ: "Read tickets",
     TICKETS_WRITE: "Open, change and close tickets",
+    PROPERTIES_READ: "See properties (websites and apps), their departments and members",
+    PROPERTIES_WRITE: "Create and change properties, invite and remove their members",
     WEBHOOKS_MANAGE: "Create, change and delete webhooks and read their deliveries",
 }
 ALL: tuple[str, ...] = tuple(DESCRIPTIONS)

@@ -16,8 +16,10 @@ ERROR_CODES: list[tuple[str, int, str]] = [
     ("invalid_args", 400, "Bad arguments or body; `args` lists the messages per argument."),
     ("ratelimited", 429, "Too many calls; retry after `retry_after` seconds."),
     ("method_not_found", 404, "No method of that name."),
+    ("conflict", 409, "The object is not in a state that allows it (e.g. an invitation used)."),
     ("internal_error", 500, "Unexpected server error (logged); nothing was changed."),
     ("unavailable", 503, "The shared rate limiter is unreachable (fail-closed setups); retry."),
+    ("email_unavailable", 503, "The email could not be sent (no SMTP server, or it failed)."),
 ]
 
 INTRO = """# RPC API
