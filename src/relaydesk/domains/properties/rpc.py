@@ -14,7 +14,6 @@ from pydantic import BaseModel, EmailStr, Field
 
 from relaydesk.domains.properties import service
 from relaydesk.domains.properties.schemas import (
-    MAX_LIMIT,
     InvitationOut,
     InviteArgs,
     MemberOut,
@@ -25,7 +24,7 @@ from relaydesk.domains.properties.schemas import (
 )
 from relaydesk.exceptions import Forbidden
 from relaydesk.infra.auth import scopes
-from relaydesk.infra.http.rpc import Args, Call, Done, Methods, cursor_page
+from relaydesk.infra.http.rpc import Args, Call, Done, Methods, PageArgs, cursor_page
 from relaydesk.models import Property
 
 methods = Methods()
@@ -64,16 +63,8 @@ _INVITATION: dict[str, Any] = {
 }
 
 
-class PropertyListArgs(Args):
-    cursor: str | None = Field(
-        default=None, description="The previous reply's `next`, for the following page."
-    )
-    limit: int | None = Field(
-        default=None,
-        ge=1,
-        le=MAX_LIMIT,
-        description="Properties per page (default: the server's page size, 250).",
-    )
+class PropertyListArgs(PageArgs):
+    """Arguments of ``property.list``: a page (``cursor``, ``limit``)."""
 
 
 class PropertyList(BaseModel):

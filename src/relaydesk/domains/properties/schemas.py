@@ -14,7 +14,6 @@ from relaydesk.kit.validation import no_nul
 MAX_NAME = 64
 MAX_WEBSITE = 255
 MAX_DEPARTMENTS = 50
-MAX_LIMIT = 1000
 MAX_WIDGET_BYTES = 16 * 1024
 
 RoleName = Literal["owner", "admin", "agent"]

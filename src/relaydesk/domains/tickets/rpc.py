@@ -25,13 +25,12 @@ from relaydesk.exceptions import InvalidArgs, NotFound
 from relaydesk.infra.auth import scopes
 from relaydesk.infra.auth.principal import Principal
 from relaydesk.infra.http import drf
-from relaydesk.infra.http.rpc import Args, Call, Methods, cursor_page
+from relaydesk.infra.http.rpc import Args, Call, Methods, PageArgs, cursor_page
 from relaydesk.kit.parse import parse_datetime
 from relaydesk.models import Contact, Ticket, TicketStatus, Topic, User
 
 methods = Methods()
 
-MAX_LIMIT = 1000
 NOT_A_DATETIME = "Not a valid ISO 8601 date/time."
 NOT_FOUND = "No ticket with this uuid."
 ALREADY_CLOSED = "The ticket is already closed."
@@ -64,7 +63,7 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 # -- arguments and results ---------------------------------------------------------------------
 
 
-class TicketListArgs(Args):
+class TicketListArgs(PageArgs):
     status: Literal["open", "closed"] | None = Field(
         default=None, description="Only open or only closed tickets."
     )
@@ -82,15 +81,6 @@ class TicketListArgs(Args):
     )
     until: IsoDatetime = Field(
         default=None, description="Only tickets opened before this time (ISO 8601)."
-    )
-    cursor: str | None = Field(
-        default=None, description="The previous reply's `next`, for the following page."
-    )
-    limit: int | None = Field(
-        default=None,
-        ge=1,
-        le=MAX_LIMIT,
-        description="Tickets per page (default: the server's page size, 250).",
     )
 
 

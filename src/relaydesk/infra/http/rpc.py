@@ -37,7 +37,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Select, bindparam, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -81,6 +81,24 @@ class Args(BaseModel):
 
 class NoArgs(Args):
     """A method without arguments."""
+
+
+MAX_PAGE = 1000  # items per page a list method returns at most
+
+
+class PageArgs(Args):
+    """Base for list methods' arguments: ``cursor`` and ``limit`` (pass ``limit or
+    call.settings.page_size`` and ``cursor`` to :func:`cursor_page`)."""
+
+    cursor: str | None = Field(
+        default=None, description="The previous reply's `next`, for the following page."
+    )
+    limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_PAGE,
+        description="Items per page (default: the server's page size, 250).",
+    )
 
 
 class Done(BaseModel):

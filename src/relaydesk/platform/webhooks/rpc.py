@@ -12,14 +12,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from relaydesk.infra.auth import scopes
-from relaydesk.infra.http.rpc import Args, Call, Done, Methods, cursor_page
+from relaydesk.infra.http.rpc import Args, Call, Done, Methods, PageArgs, cursor_page
 from relaydesk.models import Webhook
 from relaydesk.platform.webhooks import service
 from relaydesk.platform.webhooks.schemas import WebhookCreate, WebhookCreated, WebhookOut
 
 methods = Methods()
 
-MAX_LIMIT = 1000
 
 _UUID = "0b9a6a4e-7f5c-4d8e-9c51-3f1d2a7b8c90"
 _HOOK: dict[str, Any] = {
@@ -36,16 +35,8 @@ _HOOK: dict[str, Any] = {
 }
 
 
-class WebhookListArgs(Args):
-    cursor: str | None = Field(
-        default=None, description="The previous reply's `next`, for the following page."
-    )
-    limit: int | None = Field(
-        default=None,
-        ge=1,
-        le=MAX_LIMIT,
-        description="Webhooks per page (default: the server's page size, 250).",
-    )
+class WebhookListArgs(PageArgs):
+    """Arguments of ``webhook.list``: a page (``cursor``, ``limit``)."""
 
 
 class WebhookList(BaseModel):
