@@ -457,6 +457,8 @@ def serve(
             f"  company token  : {seeded['token']}  (shown only now)",
             f'  try it         : curl -H "Authorization: Token {seeded["token"]}" '
             f"{settings.base_url}/api/v2/workspace.json",
+            f"  portal         : {settings.base_url}/ (sign in with the admin login above)",
+            f"  API docs       : {settings.base_url}/docs",
         ]
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
