@@ -163,3 +163,16 @@ def test_properties_migration_downgrades_and_upgrades_again(fresh_url: str) -> N
     _in_thread(upgrade, fresh_url)
     assert _in_thread(current_revision, fresh_url) == HEAD_REVISION
     assert tables <= _in_thread(_table_names, fresh_url)
+
+
+def test_chats_migration_downgrades_and_upgrades_again(fresh_url: str) -> None:
+    """0011 (visitors, chats, chat tags and messages) is reversible."""
+    tables = {"visitors", "chats", "chat_tags", "chat_messages"}
+    _in_thread(upgrade, fresh_url)
+    assert tables <= _in_thread(_table_names, fresh_url)
+    _in_thread(command.downgrade, alembic_config(fresh_url), "0010")
+    assert _in_thread(current_revision, fresh_url) == "0010"
+    assert not tables & _in_thread(_table_names, fresh_url)
+    _in_thread(upgrade, fresh_url)
+    assert _in_thread(current_revision, fresh_url) == HEAD_REVISION
+    assert tables <= _in_thread(_table_names, fresh_url)

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from relaydesk import __version__
 from relaydesk.config import Settings, get_settings
 from relaydesk.db.engine import create_engine, create_sessionmaker, sqlite_path
+from relaydesk.domains.chats.router import router as chats_widget_router
 from relaydesk.domains.contacts import router_v2 as contacts_v2
 from relaydesk.domains.fields import router_v2 as fields_v2
 from relaydesk.domains.globals import router_v2 as globals_v2
@@ -222,6 +223,7 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     app.include_router(oauth_router)  # /oauth/*, /.well-known/oauth-authorization-server
     app.include_router(portal_router)  # /setup/* (docs/portal.md)
     app.include_router(rpc_router)  # /api/rpc, /api/rpc/<method> (docs/rpc.md)
+    app.include_router(chats_widget_router)  # /widget/{property}/chats… (docs/helpdesk.md)
     app.include_router(docs_router)  # /docs: Swagger UI, vendored assets (no CDN)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -24,6 +24,11 @@ from tests.rpc.conftest import bearer, failed, ok, rpc
 URL = "http://127.0.0.1:9/hook"
 METHODS = [
     "agent.me",
+    "chat.end",
+    "chat.get",
+    "chat.list",
+    "chat.reply",
+    "chat.tag",
     "property.create",
     "property.get",
     "property.list",
@@ -32,6 +37,7 @@ METHODS = [
     "property.member.list",
     "property.member.remove",
     "property.update",
+    "stats.chats",
     "ticket.close",
     "ticket.create",
     "ticket.get",

@@ -1,5 +1,13 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
+from relaydesk.models.chat import (
+    Chat,
+    ChatMessage,
+    ChatStatus,
+    SenderKind,
+    Visitor,
+    chat_tags,
+)
 from relaydesk.models.contact import (
     Contact,
     ContactField,
@@ -43,6 +51,9 @@ __all__ = [
     "ApiToken",
     "ApiVersion",
     "CacheEpoch",
+    "Chat",
+    "ChatMessage",
+    "ChatStatus",
     "Contact",
     "ContactField",
     "ContactGroup",
@@ -67,6 +78,7 @@ __all__ = [
     "PropertyMember",
     "PropertyRole",
     "Role",
+    "SenderKind",
     "SigningKey",
     "Ticket",
     "TicketEvent",
@@ -75,6 +87,7 @@ __all__ = [
     "TokenKind",
     "Topic",
     "User",
+    "Visitor",
     "WebSession",
     "Webhook",
     "WebhookAttempt",
@@ -83,6 +96,7 @@ __all__ = [
     "WebhookState",
     "Workspace",
     "WorkspaceScopedMixin",
+    "chat_tags",
     "contact_group_members",
     "property_member_departments",
 ]

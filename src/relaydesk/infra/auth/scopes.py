@@ -22,6 +22,8 @@ from relaydesk.models import Role
 if TYPE_CHECKING:
     from relaydesk.infra.auth.principal import Principal
 
+CHATS_READ = "chats:read"
+CHATS_WRITE = "chats:write"
 CONTACTS_READ = "contacts:read"
 CONTACTS_WRITE = "contacts:write"
 MESSAGES_READ = "messages:read"
@@ -42,6 +44,8 @@ DESCRIPTIONS: dict[str, str] = {
     MESSAGES_WRITE: "Send messages",
     TICKETS_READ: "Read tickets",
     TICKETS_WRITE: "Open, change and close tickets",
+    CHATS_READ: "Read live chats, their conversations and statistics",
+    CHATS_WRITE: "Reply to, tag and end live chats",
     PROPERTIES_READ: "See properties (websites and apps), their departments and members",
     PROPERTIES_WRITE: "Create and change properties, invite and remove their members",
     WEBHOOKS_MANAGE: "Create, change and delete webhooks and read their deliveries",

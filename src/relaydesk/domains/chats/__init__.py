@@ -1,0 +1,1 @@
+"""Live chats: visitors on a property's widget and the agents who answer them."""

@@ -1,0 +1,1 @@
+"""Statistics over the helpdesk's objects (``stats.chats``)."""
