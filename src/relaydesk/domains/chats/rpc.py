@@ -6,23 +6,20 @@ workspace is ``invalid_args`` on it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 
 from relaydesk.domains.chats import service
 from relaydesk.domains.chats.schemas import MAX_TAGS, ChatOut, MessageOut, Tag, Text
 from relaydesk.domains.properties import service as properties
 from relaydesk.exceptions import InvalidArgs, NotFound
 from relaydesk.infra.auth import scopes
-from relaydesk.infra.http.rpc import Args, Call, Methods, PageArgs, cursor_page
-from relaydesk.kit.parse import parse_datetime
+from relaydesk.infra.http.rpc import Args, Call, IsoDatetime, Methods, PageArgs, cursor_page
 from relaydesk.models import Chat, Department, Property, User
 
 methods = Methods()
 
-NOT_A_DATETIME = "Not a valid ISO 8601 date/time."
 
 _UUID = "6a2f41e7-2b0d-4a55-9d2b-6f7f3c1c2a10"
 EXAMPLE_CHAT: dict[str, Any] = {
@@ -47,18 +44,6 @@ EXAMPLE_MESSAGE: dict[str, Any] = {
     "text": "Hello! How can I help?",
     "created_on": "2026-11-23T09:06:45.123456Z",
 }
-
-
-def _iso_datetime(value: Any) -> Any:
-    if value is None or isinstance(value, datetime):
-        return value
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    if parsed is None:
-        raise ValueError(NOT_A_DATETIME)
-    return parsed
-
-
-IsoDatetime = Annotated[datetime | None, BeforeValidator(_iso_datetime)]
 
 
 class ChatFilters(Args):

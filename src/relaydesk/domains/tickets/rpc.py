@@ -12,10 +12,9 @@ and name none of the workspace's are ``invalid_args`` on that argument (``No suc
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.domains.tickets import service, topics
@@ -25,13 +24,11 @@ from relaydesk.exceptions import InvalidArgs, NotFound
 from relaydesk.infra.auth import scopes
 from relaydesk.infra.auth.principal import Principal
 from relaydesk.infra.http import drf
-from relaydesk.infra.http.rpc import Args, Call, Methods, PageArgs, cursor_page
-from relaydesk.kit.parse import parse_datetime
+from relaydesk.infra.http.rpc import Args, Call, IsoDatetime, Methods, PageArgs, cursor_page
 from relaydesk.models import Contact, Ticket, TicketStatus, Topic, User
 
 methods = Methods()
 
-NOT_A_DATETIME = "Not a valid ISO 8601 date/time."
 NOT_FOUND = "No ticket with this uuid."
 ALREADY_CLOSED = "The ticket is already closed."
 
@@ -46,17 +43,6 @@ _CLOSED_TICKET = {
 }
 
 
-def _iso_datetime(value: Any) -> Any:
-    """ISO 8601 (a date is its midnight, UTC; without an offset, UTC)."""
-    if value is None or isinstance(value, datetime):
-        return value
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    if parsed is None:
-        raise ValueError(NOT_A_DATETIME)
-    return parsed
-
-
-IsoDatetime = Annotated[datetime | None, BeforeValidator(_iso_datetime)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NOTE)]
 
 

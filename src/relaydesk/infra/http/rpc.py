@@ -32,12 +32,13 @@ import re
 import typing
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from sqlalchemy import Select, bindparam, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -82,6 +83,22 @@ class Args(BaseModel):
 class NoArgs(Args):
     """A method without arguments."""
 
+
+NOT_A_DATETIME = "Not a valid ISO 8601 date/time."
+
+
+def _iso_datetime(value: Any) -> Any:
+    """ISO 8601 (a date is its midnight, UTC; without an offset, UTC)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise ValueError(NOT_A_DATETIME)
+    return parsed
+
+
+# an optional date/time argument, read as REST v2 reads them (``since``/``until`` filters)
+IsoDatetime = Annotated[datetime | None, BeforeValidator(_iso_datetime)]
 
 MAX_PAGE = 1000  # items per page a list method returns at most
 
